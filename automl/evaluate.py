@@ -1,0 +1,277 @@
+"""One trial: build the pipeline of a configuration and cross-validate it.
+
+The functions here run inside worker processes. Their arguments stay small: the data,
+the folds, the space and the metric are written once per run to a temporary file
+(:class:`SharedTrialData`), and each worker loads that file once and keeps it for every
+later trial of the run (:func:`load_trial_data`). A trial therefore ships only its path,
+its configuration and its seed.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> y = np.array([0, 1] * 10)
+>>> folds = make_folds(y, "binary", cv=5, random_state=0)
+>>> len(folds), sorted(np.concatenate([test for _, test in folds])) == list(range(20))
+(5, True)
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import pickle
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib.externals import cloudpickle
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import Pipeline
+
+from automl.builder import ColumnInfo, build_pipeline
+from automl.scoring import Metric
+from automl.space import Space
+
+__all__ = [
+    "CVResult",
+    "SharedTrialData",
+    "TrialData",
+    "evaluate_config",
+    "fit_final",
+    "load_trial_data",
+    "make_folds",
+]
+
+Fold = tuple[np.ndarray, np.ndarray]
+StopRule = Callable[[int, float], bool]
+
+
+@dataclass
+class TrialData:
+    """Everything a trial needs besides its configuration; one per run.
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        The cleaned training data.
+    y : numpy.ndarray
+        Encoded classes ``0 .. k-1`` (classification) or floats (regression).
+    folds : list of (train indices, test indices)
+        The same folds for every trial of the run.
+    space : Space
+    columns : ColumnInfo
+    task : {"binary", "multiclass", "regression"}
+    metric : Metric
+    n_classes : int
+        0 for regression.
+    sample_weight : numpy.ndarray or None
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    folds: list[Fold]
+    space: Space
+    columns: ColumnInfo
+    task: str
+    metric: Metric
+    n_classes: int = 0
+    sample_weight: np.ndarray | None = None
+
+
+@dataclass
+class CVResult:
+    """What one cross-validated trial returns.
+
+    ``loss`` is lower-is-better; ``score`` is the mean fold score in the metric's natural
+    direction; ``oof`` holds the out-of-fold predictions, rows in the original order
+    (probabilities ``(n, k)`` for classification, values ``(n,)`` for regression; NaN for
+    rows no fold scored, or that a pruned trial never reached). ``status`` is "ok" or
+    "pruned" (stopped after a fold by the stop rule).
+    """
+
+    loss: float
+    score: float
+    fold_scores: list[float]
+    oof: np.ndarray
+    duration: float
+    status: str = "ok"
+    error: str | None = None
+    fit_times: list[float] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------
+# folds
+
+
+def make_folds(y: np.ndarray, task: str, cv: Any = 5, random_state: int | None = None) -> list[Fold]:
+    """Materialise the folds of a run once, so every trial uses the same ones.
+
+    Parameters
+    ----------
+    y : array
+        Encoded target.
+    task : {"binary", "multiclass", "regression"}
+    cv : int, splitter or iterable of (train, test)
+        An int gives shuffled folds, stratified for classification.
+    random_state : int or None
+        Seeds the shuffling of an int ``cv``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> folds = make_folds(np.arange(9.0), "regression", cv=3, random_state=1)
+    >>> [len(test) for _, test in folds]
+    [3, 3, 3]
+    """
+    dummy = np.zeros((len(y), 1))
+    if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
+        kind = KFold if task == "regression" else StratifiedKFold
+        splitter = kind(n_splits=int(cv), shuffle=True, random_state=random_state)
+        splits = splitter.split(dummy, y)
+    elif hasattr(cv, "split"):
+        splits = cv.split(dummy, y)
+    else:
+        splits = cv
+    return [(np.asarray(tr, dtype=np.intp), np.asarray(te, dtype=np.intp)) for tr, te in splits]
+
+
+# ---------------------------------------------------------------------------------------
+# sharing the data with the workers
+
+
+class SharedTrialData:
+    """Write a :class:`TrialData` to a private temporary folder; remove it on close.
+
+    Examples
+    --------
+    >>> with SharedTrialData(data) as shared:            # doctest: +SKIP
+    ...     pool.submit(evaluate_config, shared.path, config, seed=1)
+    """
+
+    def __init__(self, data: TrialData) -> None:
+        self._folder = tempfile.mkdtemp(prefix="automl-")
+        self.path = os.path.join(self._folder, "trial_data.pkl")
+        with open(self.path, "wb") as handle:
+            cloudpickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def close(self) -> None:
+        """Delete the file and its folder."""
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> "SharedTrialData":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_LOADED: dict[str, TrialData] = {}
+
+
+def load_trial_data(path: str) -> TrialData:
+    """Load the run's data, once per process (later calls return the cached object)."""
+    if path not in _LOADED:
+        with open(path, "rb") as handle:
+            data = pickle.load(handle)
+        _LOADED.clear()
+        _LOADED[path] = data
+    return _LOADED[path]
+
+
+# ---------------------------------------------------------------------------------------
+# one trial
+
+
+def _fit_kwargs(pipeline: Pipeline, sample_weight: np.ndarray | None) -> dict[str, Any]:
+    """Route sample weights to the model step when its ``fit`` accepts them."""
+    if sample_weight is None:
+        return {}
+    model = pipeline.steps[-1][1]
+    if "sample_weight" in inspect.signature(model.fit).parameters:
+        return {f"{pipeline.steps[-1][0]}__sample_weight": sample_weight}
+    return {}
+
+
+def _predict(pipeline: Pipeline, X: pd.DataFrame, n_classes: int) -> np.ndarray:
+    """Probabilities over all ``n_classes`` (classification) or values (regression)."""
+    if n_classes == 0:
+        return np.asarray(pipeline.predict(X), dtype=float).ravel()
+    fitted = np.asarray(pipeline.classes_).astype(np.intp)
+    out = np.zeros((len(X), n_classes))
+    if hasattr(pipeline, "predict_proba"):
+        out[:, fitted] = pipeline.predict_proba(X)
+    else:
+        out[np.arange(len(X)), np.asarray(pipeline.predict(X)).astype(np.intp)] = 1.0
+    return out
+
+
+def _fit_predict_fold(data: TrialData, config: dict, fold: Fold, seed: int,
+                      n_threads: int) -> np.ndarray:
+    train, test = fold
+    pipeline = build_pipeline(config, data.space, data.columns, data.task, seed, n_threads)
+    weight = None if data.sample_weight is None else data.sample_weight[train]
+    pipeline.fit(data.X.iloc[train], data.y[train], **_fit_kwargs(pipeline, weight))
+    pred = _predict(pipeline, data.X.iloc[test], data.n_classes)
+    if not np.all(np.isfinite(pred)):
+        raise ValueError(f"The pipeline predicted non-finite values on a fold of {len(test)} rows.")
+    return pred
+
+
+def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int = 1,
+                   should_stop: StopRule | None = None) -> CVResult:
+    """Cross-validate one configuration on loaded data, fold after fold.
+
+    ``should_stop(fold_index, mean_loss_so_far)`` is asked after each fold but the last;
+    returning True stops the trial with status "pruned" (the seam for racing).
+    """
+    start = time.perf_counter()
+    shape = (len(data.y), data.n_classes) if data.n_classes else (len(data.y),)
+    oof = np.full(shape, np.nan)
+    scores: list[float] = []
+    fit_times: list[float] = []
+    status = "ok"
+    for i, fold in enumerate(data.folds):
+        tic = time.perf_counter()
+        oof[fold[1]] = _fit_predict_fold(data, config, fold, seed, n_threads)
+        fit_times.append(time.perf_counter() - tic)
+        weight = None if data.sample_weight is None else data.sample_weight[fold[1]]
+        scores.append(data.metric.score(data.y[fold[1]], oof[fold[1]], weight))
+        mean_loss = data.metric.loss(float(np.mean(scores)))
+        if should_stop is not None and i < len(data.folds) - 1 and should_stop(i, mean_loss):
+            status = "pruned"
+            break
+    score = float(np.mean(scores))
+    return CVResult(data.metric.loss(score), score, scores, oof,
+                    time.perf_counter() - start, status, None, fit_times)
+
+
+def evaluate_config(data_path: str, config: dict, *, seed: int, n_threads: int = 1,
+                    should_stop: StopRule | None = None) -> CVResult:
+    """Worker entry point: load the run's data (cached) and cross-validate ``config``.
+
+    Examples
+    --------
+    >>> result = evaluate_config(shared.path, config, seed=7)   # doctest: +SKIP
+    >>> result.loss, result.fold_scores                          # doctest: +SKIP
+    """
+    return cross_validate(load_trial_data(data_path), config, seed=seed, n_threads=n_threads,
+                          should_stop=should_stop)
+
+
+def fit_final(data_path: str, config: dict, *, seed: int, n_threads: int = 1) -> Pipeline:
+    """Worker entry point: fit ``config``'s pipeline on all the training rows."""
+    data = load_trial_data(data_path)
+    pipeline = build_pipeline(config, data.space, data.columns, data.task, seed, n_threads)
+    return pipeline.fit(data.X, data.y, **_fit_kwargs(pipeline, data.sample_weight))
+
+
+def fold_sizes(folds: Sequence[Fold]) -> tuple[float, float]:
+    """Mean training-fold size and the full size, to scale fit times to a final refit."""
+    n_train = float(np.mean([len(train) for train, _ in folds]))
+    n_all = float(len(np.unique(np.concatenate([np.concatenate(f) for f in folds]))))
+    return n_train, n_all

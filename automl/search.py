@@ -1,0 +1,394 @@
+"""The search loop: propose, evaluate in workers, record, under a deadline; then refit.
+
+The loop reads as a sequence of named steps:
+
+1. ``_Budget`` keeps the deadline and the reserve for the final refit, estimated from
+   what the trials took;
+2. the sampler proposes (cheap, strong default configurations first), and while time is
+   short only algorithms whose measured time fits (``suggest(allowed=...)``);
+3. the worker pool runs ``n_jobs`` trials at a time, each capped at the time left minus
+   the reserve;
+4. each result is recorded the moment it arrives: callbacks first (journal, ensemble),
+   then the sampler is told, then progress is shown;
+5. the best configuration is refit on all rows inside a worker with a time limit, falling
+   back to the next best whose refit fits in the time left.
+
+Examples
+--------
+>>> result = run_search(trial_data, sampler, SearchSettings(time_budget=30))  # doctest: +SKIP
+>>> result.best["algorithm"], result.pipeline                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from automl.evaluate import (CVResult, SharedTrialData, TrialData, evaluate_config, fit_final,
+                             fold_sizes)
+from automl.exceptions import NoSuccessfulTrialError
+from automl.progress import Progress
+from automl.seeding import trial_seed
+from automl.space import Space
+from automl.workers import WorkerPool
+
+__all__ = ["SearchCallback", "SearchResult", "SearchSettings", "portfolio", "run_search"]
+
+FAILED = ("error", "timeout", "memout", "crashed")
+_POLL = 0.2          # seconds between checks of the pool
+_MARGIN = 0.5        # seconds kept free at the end for shutting the pool down
+_MIN_TRIAL = 0.5     # a trial is not started with less time than this
+
+
+@dataclass
+class SearchSettings:
+    """How long and how wide to search.
+
+    Examples
+    --------
+    >>> SearchSettings(time_budget=None, n_trials=20).n_jobs
+    1
+    """
+
+    time_budget: float | None = 60.0
+    n_trials: int | None = None
+    n_jobs: int = 1
+    per_trial_time_limit: float | None = None
+    memory_limit: float | None = None
+    run_seed: int = 0
+    verbose: int = 0
+    metric_name: str = "score"
+    keep_oof: int = 50
+
+
+class SearchCallback:
+    """Hooks called in the parent process; subclass and override what you need.
+
+    ``on_trial_start`` runs before a trial is submitted; ``on_trial_end`` runs when its
+    result arrives, before the sampler is told (a journal written there is durable first).
+    ``result`` carries the out-of-fold predictions (None for a failed trial).
+
+    Examples
+    --------
+    >>> class Count(SearchCallback):
+    ...     n = 0
+    ...     def on_trial_end(self, record, result):
+    ...         self.n += 1
+    """
+
+    def on_trial_start(self, trial_id: int, config: dict, seed: int) -> None:
+        """A trial is about to be submitted."""
+
+    def on_trial_end(self, record: dict, result: CVResult | None) -> None:
+        """A trial finished (any status)."""
+
+
+@dataclass
+class SearchResult:
+    """Outcome of :func:`run_search`: every trial record, kept OOF predictions, the refit."""
+
+    trials: list[dict]
+    best: dict
+    pipeline: Pipeline
+    refit_trial_id: int
+    oof: dict[int, np.ndarray] = field(default_factory=dict)
+    duration: float = 0.0
+
+
+def portfolio(space: Space, size: int = 3) -> list[dict]:
+    """Default configurations of the ``size`` cheapest algorithms (by Component tag ``cost``).
+
+    Examples
+    --------
+    >>> from automl.space import Choice, Component, Space
+    >>> space = Space({"model": Choice({
+    ...     "slow": Component("sklearn.svm.SVC", {}, cost=5),
+    ...     "fast": Component("sklearn.naive_bayes.GaussianNB", {}, cost=1)})})
+    >>> [space.choice(c) for c in portfolio(space, 1)]
+    ['fast']
+    """
+    names = space.algorithms
+    order = sorted(names, key=lambda n: (getattr(space.branch(space.algorithm_key, n), "tags", {})
+                                         .get("cost", 3), names.index(n)))
+    return [space.restrict(include=[n]).default() for n in order[:size]]
+
+
+class _Budget:
+    """Deadline bookkeeping and the refit reserve."""
+
+    def __init__(self, time_budget: float | None, n_folds: int, refit_scale: float) -> None:
+        self.start = time.monotonic()
+        self.deadline = math.inf if time_budget is None else self.start + time_budget
+        self.refit_scale = refit_scale / max(n_folds, 1)
+        self.reserve = 0.0 if time_budget is None else max(1.0, 0.05 * time_budget)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic() - _MARGIN
+
+    def refit_estimate(self, record: dict) -> float:
+        """Seconds to refit a trial's pipeline on all rows, from its CV duration."""
+        return 1.5 * record["duration"] * self.refit_scale + 0.5
+
+    def fit_with_refit(self, left: float) -> float:
+        """Longest trial whose own refit still fits in ``left`` seconds after it."""
+        return (left - 0.5) / (1.0 + 1.5 * self.refit_scale)
+
+    def note_best(self, record: dict) -> None:
+        if math.isfinite(self.deadline):
+            self.reserve = max(self.reserve, self.refit_estimate(record))
+
+
+class _State:
+    """Mutable state of one search."""
+
+    def __init__(self, settings: SearchSettings, space: Space, budget: _Budget) -> None:
+        self.settings = settings
+        self.space = space
+        self.budget = budget
+        self.trials: list[dict] = []
+        self.oof: dict[int, np.ndarray] = {}
+        self.running: dict[int, dict] = {}       # task id -> record in progress
+        self.n_submitted = 0
+        self.best: dict | None = None
+        self.durations: dict[str, list[float]] = {}
+
+    def trial_limit(self) -> float | None:
+        """Time limit of a trial started now: it must end, and its refit fit, in time."""
+        cap = self.settings.per_trial_time_limit
+        left = self.budget.left()
+        if not math.isfinite(left):
+            return cap
+        limit = min(left - self.budget.reserve, self.budget.fit_with_refit(left))
+        return limit if cap is None else min(cap, limit)
+
+
+# ---------------------------------------------------------------------------------------
+# step 2 and 3: propose and submit
+
+
+def _allowed_algorithms(state: _State, limit: float | None) -> list[str] | None:
+    """Algorithms whose measured time fits in ``limit`` (None: no restriction needed)."""
+    if limit is None or not state.durations:
+        return None
+    all_times = [min(t) for t in state.durations.values()]
+    fits = []
+    for name in state.space.algorithms:
+        times = state.durations.get(name)
+        if times is not None and min(times) <= 0.8 * limit:
+            fits.append(name)
+        elif times is None and limit >= 3.0 * float(np.median(all_times)):
+            fits.append(name)
+    return None if len(fits) == len(state.space.algorithms) else fits
+
+
+def _can_start(state: _State) -> bool:
+    n_trials = state.settings.n_trials
+    if n_trials is not None and state.n_submitted >= n_trials:
+        return False
+    limit = state.trial_limit()
+    if limit is None:
+        return True
+    shortest = min((min(t) for t in state.durations.values()), default=_MIN_TRIAL)
+    return limit >= max(_MIN_TRIAL, shortest)
+
+
+def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialData,
+                   callbacks: Sequence[SearchCallback], should_stop: Callable | None) -> None:
+    while pool.n_free > 0 and _can_start(state):
+        limit = state.trial_limit()
+        allowed = _allowed_algorithms(state, limit)
+        if allowed == []:
+            return
+        config = sampler.suggest() if allowed is None else sampler.suggest(allowed=allowed)
+        trial_id = state.n_submitted
+        seed = trial_seed(state.settings.run_seed, trial_id)
+        for callback in callbacks:
+            callback.on_trial_start(trial_id, config, seed)
+        task = pool.submit(evaluate_config, shared.path, config, seed=seed, n_threads=1,
+                           should_stop=should_stop, time_limit=limit)
+        state.running[task] = {"trial_id": trial_id, "config": config,
+                               "algorithm": state.space.choice(config), "seed": seed,
+                               "started_at": time.time()}
+        state.n_submitted += 1
+
+
+# ---------------------------------------------------------------------------------------
+# step 4: record
+
+
+def _make_record(pending: dict, task_result: Any) -> tuple[dict, CVResult | None]:
+    result: CVResult | None = task_result.value if task_result.status == "ok" else None
+    record = dict(pending)
+    if result is None:
+        record.update(status=task_result.status, loss=math.nan, score=math.nan, fold_scores=[],
+                      duration=float(task_result.duration), error=_short(task_result.error))
+    else:
+        record.update(status=result.status, loss=result.loss, score=result.score,
+                      fold_scores=[float(s) for s in result.fold_scores],
+                      duration=float(task_result.duration), error=result.error)
+    if record["status"] == "ok" and not math.isfinite(record["loss"]):
+        record.update(status="error", error=f"the metric gave a non-finite score {record['score']}")
+    return record, result
+
+
+def _short(error: Any) -> str | None:
+    if error is None:
+        return None
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else str(error)
+
+
+def _keep_oof(state: _State, record: dict, result: CVResult | None) -> None:
+    """Keep the OOF predictions of the ``keep_oof`` best successful trials."""
+    if result is None or record["status"] != "ok":
+        return
+    state.oof[record["trial_id"]] = result.oof
+    if len(state.oof) > state.settings.keep_oof:
+        losses = {t["trial_id"]: t["loss"] for t in state.trials if t["trial_id"] in state.oof}
+        worst = max(state.oof, key=lambda i: (losses[i], i))
+        del state.oof[worst]
+
+
+def _record(state: _State, task_result: Any, sampler: Any,
+            callbacks: Sequence[SearchCallback], progress: Progress) -> None:
+    record, result = _make_record(state.running.pop(task_result.task_id), task_result)
+    state.trials.append(record)
+    for callback in callbacks:
+        callback.on_trial_end(record, result)
+    sampler.observe(record["config"], record["loss"], record["status"])
+    measured = record["duration"] if record["status"] in ("ok", "timeout") else None
+    if measured is not None:
+        state.durations.setdefault(record["algorithm"], []).append(measured)
+    _keep_oof(state, record, result)
+    if record["status"] == "ok" and (state.best is None or record["loss"] < state.best["loss"]):
+        state.best = record
+        state.budget.note_best(record)
+    progress.trial(f"trial {record['trial_id']} {record['algorithm']} {record['status']} "
+                   f"score={record['score']:.5g} in {record['duration']:.1f} s")
+    _show(state, progress)
+
+
+def _show(state: _State, progress: Progress) -> None:
+    n_ok = sum(t["status"] == "ok" for t in state.trials)
+    best = state.best
+    progress.update(state.budget.elapsed(), n_ok, len(state.trials) - n_ok,
+                    None if best is None else best["score"], None if best is None else best["algorithm"])
+
+
+# ---------------------------------------------------------------------------------------
+# step 5: refit
+
+
+def _refit(state: _State, pool: Any, shared: SharedTrialData) -> tuple[Pipeline, dict]:
+    """Refit the best trial that can finish in the time left, best first."""
+    candidates = sorted((t for t in state.trials if t["status"] == "ok"),
+                        key=lambda t: (t["loss"], t["trial_id"]))
+    if not candidates:
+        raise NoSuccessfulTrialError(_failure_message(state))
+    budget = state.budget
+    cheapest = min(candidates, key=budget.refit_estimate)
+    failures: list[str] = []
+    for record in candidates:
+        left = budget.left()
+        if record is not cheapest and budget.refit_estimate(record) > left:
+            continue
+        limit = None if not math.isfinite(left) else max(left, _MIN_TRIAL)
+        pool.submit(fit_final, shared.path, record["config"], seed=record["seed"], n_threads=1,
+                    time_limit=limit)
+        done = _wait_one(pool)
+        if done.status == "ok":
+            return done.value, record
+        failures.append(f"trial {record['trial_id']} ({record['algorithm']}): {done.status} "
+                        f"{_short(done.error) or ''}".strip())
+        if record is cheapest:
+            break
+    raise NoSuccessfulTrialError(
+        "The search found successful trials but no final refit on all rows could finish in "
+        f"the time left: {'; '.join(failures) or 'none fitted in time'}. Increase time_budget."
+    )
+
+
+def _wait_one(pool: Any) -> Any:
+    while True:
+        results = pool.wait(timeout=None)
+        if results:
+            return results[0]
+
+
+def _failure_message(state: _State) -> str:
+    if not state.trials:
+        return ("No trial finished within the time budget. Increase time_budget (or set "
+                "n_trials with time_budget=None).")
+    counts = Counter(t["status"] for t in state.trials)
+    common = Counter((t["status"], t["error"]) for t in state.trials).most_common(1)[0]
+    (status, error), n = common
+    detail = f"{status}: {error}" if error else status
+    return (f"No trial succeeded out of {len(state.trials)} ({dict(counts)}). Most common "
+            f"failure ({n} trials): {detail}. Fix the cause above, or raise the time or memory "
+            "limits if trials were stopped.")
+
+
+# ---------------------------------------------------------------------------------------
+# the loop
+
+
+def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
+               callbacks: Sequence[SearchCallback] = (),
+               should_stop: Callable[[int, float], bool] | None = None,
+               pool_factory: Callable[..., Any] = WorkerPool) -> SearchResult:
+    """Search, then refit the best pipeline on all rows, within ``settings.time_budget``.
+
+    Parameters
+    ----------
+    data : TrialData
+        The run's data, folds, space and metric; written once to a temporary file that
+        each worker loads once.
+    sampler : object
+        ``suggest(allowed=None)`` / ``observe(config, loss, status)`` over ``data.space``.
+    settings : SearchSettings
+    callbacks : sequence of SearchCallback
+    should_stop : callable, optional
+        Passed to every trial; asked after each fold (racing).
+    pool_factory : callable
+        ``pool_factory(n_workers, threads_per_worker, memory_limit_mb)``; a WorkerPool.
+
+    Raises
+    ------
+    NoSuccessfulTrialError
+        If no trial succeeded, with the most common failure.
+    """
+    n_train, n_all = fold_sizes(data.folds)
+    budget = _Budget(settings.time_budget, len(data.folds), n_all / n_train)
+    state = _State(settings, data.space, budget)
+    progress = Progress(settings.verbose, settings.time_budget, settings.metric_name)
+    with SharedTrialData(data) as shared, \
+            pool_factory(settings.n_jobs, 1, settings.memory_limit) as pool:
+        while True:
+            _submit_trials(state, pool, sampler, shared, callbacks, should_stop)
+            if not state.running:
+                break
+            for task_result in pool.wait(timeout=_POLL):
+                _record(state, task_result, sampler, callbacks, progress)
+            _show(state, progress)
+        pipeline, chosen = _refit(state, pool, shared)
+    progress.finish(_summary(state, chosen))
+    return SearchResult(state.trials, chosen, pipeline, chosen["trial_id"], state.oof,
+                        budget.elapsed())
+
+
+def _summary(state: _State, chosen: dict) -> str:
+    counts = Counter(t["status"] for t in state.trials)
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return (f"automl: {len(state.trials)} trials ({parts}) in {state.budget.elapsed():.1f} s; "
+            f"refit trial {chosen['trial_id']} ({chosen['algorithm']}), CV "
+            f"{state.settings.metric_name} {chosen['score']:.5g}")

@@ -1,0 +1,386 @@
+"""AutoClassifier and AutoRegressor: the scikit-learn estimators users meet.
+
+Examples
+--------
+>>> from sklearn.datasets import load_breast_cancer
+>>> X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+>>> clf = AutoClassifier(time_budget=20, random_state=0).fit(X, y)   # doctest: +SKIP
+>>> clf.leaderboard().head()                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from automl.evaluate import TrialData, make_folds
+from automl.scoring import Metric, get_metric
+from automl.search import SearchSettings, portfolio, run_search
+from automl.space import Space
+
+__all__ = ["AutoClassifier", "AutoRegressor"]
+
+_STREAM_FOLDS, _STREAM_SAMPLER = 1, 2
+
+
+def _positive(value: Any, name: str, allow_none: bool, integer: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    kind = "whole number" if integer else "number"
+    ok_type = isinstance(value, numbers.Integral if integer else numbers.Real)
+    if isinstance(value, bool) or not ok_type or not math.isfinite(value) or value <= 0:
+        extra = " or None" if allow_none else ""
+        unit = " of seconds" if "time" in name else (" of MB" if "memory" in name else "")
+        raise ValueError(f"{name} must be a positive {kind}{unit}{extra}; got {value!r}.")
+
+
+def _derived_seed(run_seed: int, stream: int) -> int:
+    """A seed for one random stream of the run (folds, sampler), from the run seed."""
+    return int(np.random.SeedSequence((run_seed, 0x5EED, stream)).generate_state(1)[0])
+
+
+class _AutoMLBase(BaseEstimator):
+    """Shared settings, validation, search and prediction of the two estimators."""
+
+    _task_kind = "classification"
+
+    def __init__(self, *, time_budget: float | None = 60.0, n_trials: int | None = None,
+                 metric: Any = None, cv: Any = 5, n_jobs: int = 1,
+                 per_trial_time_limit: float | None = None, memory_limit: float | None = None,
+                 search_space: Space | None = None, include: list[str] | None = None,
+                 exclude: list[str] | None = None, random_state: Any = None,
+                 verbose: int = 0) -> None:
+        self.time_budget = time_budget
+        self.n_trials = n_trials
+        self.metric = metric
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.per_trial_time_limit = per_trial_time_limit
+        self.memory_limit = memory_limit
+        self.search_space = search_space
+        self.include = include
+        self.exclude = exclude
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- step 1: settings -----------------------------------------------------------------
+    def _check_params(self) -> None:
+        _positive(self.time_budget, "time_budget", allow_none=True)
+        _positive(self.n_trials, "n_trials", allow_none=True, integer=True)
+        if self.time_budget is None and self.n_trials is None:
+            raise ValueError("time_budget and n_trials are both None; set a time budget in "
+                             "seconds, a number of trials, or both.")
+        _positive(self.per_trial_time_limit, "per_trial_time_limit", allow_none=True)
+        _positive(self.memory_limit, "memory_limit", allow_none=True)
+        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, numbers.Integral) \
+                or self.n_jobs == 0:
+            raise ValueError(f"n_jobs must be a positive integer, or -1 for all cores; got "
+                             f"{self.n_jobs!r}.")
+        if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral) \
+                or self.verbose < 0:
+            raise ValueError(f"verbose must be 0 (silent), 1 or 2; got {self.verbose!r}.")
+        if self.search_space is not None and not isinstance(self.search_space, Space):
+            raise TypeError(f"search_space must be an automl.Space or None; got "
+                            f"{type(self.search_space).__name__}.")
+        self._check_cv()
+
+    def _check_cv(self) -> None:
+        cv = self.cv
+        if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+            if cv < 2:
+                raise ValueError(f"cv must be at least 2 folds; got {cv!r}.")
+        elif not (hasattr(cv, "split") or hasattr(cv, "__iter__")):
+            raise ValueError(f"cv must be a number of folds, a splitter with .split(X, y) or a "
+                             f"list of (train, test) index pairs; got {cv!r}.")
+
+    def _n_workers(self) -> int:
+        cores = os.cpu_count() or 1
+        return int(self.n_jobs) if self.n_jobs > 0 else max(1, cores + 1 + int(self.n_jobs))
+
+    def _run_seed(self) -> int:
+        rs = self.random_state
+        if rs is None:
+            return int(np.random.SeedSequence().generate_state(1)[0])
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool) and rs >= 0:
+            return int(rs)
+        if isinstance(rs, np.random.Generator):
+            return int(rs.integers(2**32))
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(2**32, dtype=np.int64))
+        raise ValueError(f"random_state must be None, a non-negative integer or a numpy "
+                         f"Generator/RandomState; got {rs!r}.")
+
+    # -- step 2: data ---------------------------------------------------------------------
+    def _task(self, y: np.ndarray, n_classes: int) -> str:
+        if self._task_kind == "regression":
+            return "regression"
+        return "binary" if n_classes == 2 else "multiclass"
+
+    def _space(self, task: str) -> Space:
+        if self.search_space is not None:
+            space = self.search_space
+        else:
+            from search_spaces import default_space
+            space = default_space(task)
+        if self.include is None and self.exclude is None:
+            return space
+        return space.restrict(include=self.include, exclude=self.exclude)
+
+    # -- fit --------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "_AutoMLBase":
+        """Search for the best pipeline within the budget and refit it on all of X, y.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Used when fitting models that accept it and when scoring folds.
+
+        Returns
+        -------
+        self
+        """
+        from automl.builder import describe_columns
+
+        self._check_params()
+        data = _validate_fit_input(X, y, self._task_kind, sample_weight)
+        n_classes = 0 if self._task_kind == "regression" else len(data.classes_)
+        task = self._task(data.y, n_classes)
+        metric = get_metric(self.metric, task)
+        space = self._space(task)
+        run_seed = self._run_seed()
+        folds = make_folds(data.y, task, self.cv, _derived_seed(run_seed, _STREAM_FOLDS))
+        trial_data = TrialData(data.X, data.y, folds, space, describe_columns(data.X), task,
+                               metric, n_classes, data.sample_weight)
+        result = run_search(trial_data, self._sampler(space, run_seed), self._settings(metric, run_seed))
+        self._set_fitted(data, task, metric, space, result)
+        return self
+
+    def _sampler(self, space: Space, run_seed: int) -> Any:
+        from automl.tpe import TPESampler
+
+        return TPESampler(space, seed=_derived_seed(run_seed, _STREAM_SAMPLER),
+                          startup_configs=portfolio(space))
+
+    def _settings(self, metric: Metric, run_seed: int) -> SearchSettings:
+        budget = None if self.time_budget is None else float(self.time_budget)
+        limit = self.per_trial_time_limit
+        if limit is None and budget is not None:
+            limit = budget / 4.0
+        return SearchSettings(budget, self.n_trials, self._n_workers(), limit, self.memory_limit,
+                              run_seed, int(self.verbose), metric.name)
+
+    def _set_fitted(self, data: Any, task: str, metric: Metric, space: Space, result: Any) -> None:
+        self.task_ = task
+        self.metric_name_ = metric.name
+        self.search_space_ = space
+        self.best_pipeline_ = result.pipeline
+        self.best_config_ = result.best["config"]
+        self.best_score_ = result.best["score"]
+        self.best_algorithm_ = result.best["algorithm"]
+        self.trials_ = result.trials
+        self.fit_time_ = result.duration
+        self.schema_ = data.schema
+        self.n_features_in_ = data.X.shape[1]
+        if data.schema.get("was_dataframe") and all(isinstance(c, str) for c in data.X.columns):
+            self.feature_names_in_ = np.asarray(data.X.columns, dtype=object)
+        if self._task_kind == "classification":
+            self.classes_ = data.classes_
+
+    # -- results ----------------------------------------------------------------------------
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per trial, best first: algorithm, config, CV score mean/std, time, status.
+
+        Examples
+        --------
+        >>> clf.leaderboard()[["algorithm", "score", "status"]].head(3)   # doctest: +SKIP
+        """
+        check_is_fitted(self, "trials_")
+        rows = [{
+            "trial_id": t["trial_id"], "algorithm": t["algorithm"], "score": t["score"],
+            "score_std": float(np.std(t["fold_scores"])) if t["fold_scores"] else math.nan,
+            "loss": t["loss"], "duration": t["duration"], "status": t["status"],
+            "error": t["error"], "config": t["config"],
+        } for t in self.trials_]
+        board = pd.DataFrame(rows)
+        order = board.assign(_failed=board["status"] != "ok").sort_values(
+            ["_failed", "loss", "trial_id"], na_position="last").index
+        return board.loc[order].reset_index(drop=True)
+
+    def summary(self) -> str:
+        """A few lines: task, metric, best score and algorithm, trials by status."""
+        check_is_fitted(self, "trials_")
+        counts = pd.Series([t["status"] for t in self.trials_]).value_counts().to_dict()
+        return (f"{type(self).__name__} ({self.task_}), {len(self.trials_)} trials {counts} in "
+                f"{self.fit_time_:.1f} s\nbest CV {self.metric_name_}: {self.best_score_:.5g} "
+                f"({self.best_algorithm_})\n{self.best_pipeline_}")
+
+    def _model_metadata(self) -> dict[str, Any]:
+        """JSON-safe facts saved beside the model by :func:`automl.persist.save`."""
+        check_is_fitted(self, "best_pipeline_")
+        return {"task": self.task_, "metric": self.metric_name_, "best_score": self.best_score_,
+                "best_algorithm": self.best_algorithm_, "best_config": self.best_config_,
+                "space": self.search_space_.to_dict(), "schema": self.schema_}
+
+    # -- prediction -------------------------------------------------------------------------
+    def _features(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self, "best_pipeline_")
+        return _validate_predict_input(X, self.schema_)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = True
+        return tags
+
+
+class AutoClassifier(ClassifierMixin, _AutoMLBase):
+    """Search a space of scikit-learn pipelines for the best classifier within a time budget.
+
+    The algorithm is one more hyperparameter: a tree-structured Parzen estimator searches
+    preprocessing, model and the model's hyperparameters together, scoring each pipeline by
+    shuffled, stratified cross-validation (the same folds for every trial). Trials run in
+    worker processes, ``n_jobs`` at a time; a trial that fails, runs out of time or memory,
+    or kills its worker is recorded and the search goes on. ``fit`` returns within
+    ``time_budget`` + max(5 %, 2 s), the final refit on all rows included.
+
+    Parameters
+    ----------
+    time_budget : float or None, default=60
+        Seconds for the whole fit. None: stop after ``n_trials`` (deterministic with
+        ``n_jobs=1``).
+    n_trials : int or None
+        Cap on the number of trials.
+    metric : str, sklearn scorer, callable or None
+        None: ROC AUC (binary), log loss (multiclass). See
+        :func:`automl.scoring.available_metrics`.
+    cv : int, splitter or list of (train, test), default=5
+    n_jobs : int, default=1
+        Trials run at once (-1: all cores); each trial's native threads are capped to 1.
+    per_trial_time_limit : float or None
+        Seconds per trial; default a quarter of the budget (always capped by the time left).
+    memory_limit : float or None
+        Resident memory per trial in MB.
+    search_space : automl.Space or None
+        None: ``search_spaces.default_space(task)``.
+    include, exclude : list of str or None
+        Algorithm names to keep / drop.
+    random_state : int, Generator or None
+    verbose : int, default=0
+        0 silent, 1 a progress line and a summary on stderr, 2 also one line per trial.
+
+    Attributes
+    ----------
+    best_pipeline_ : sklearn.pipeline.Pipeline
+        The best pipeline, refit on all rows (labels encoded 0..k-1; use ``predict``).
+    best_config_ : dict
+    best_score_ : float
+        Mean CV score of the best trial, in the metric's natural direction.
+    best_algorithm_ : str
+    trials_ : list of dict
+        One record per trial (see ``leaderboard()``).
+    classes_ : ndarray
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Set when X was a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = AutoClassifier(time_budget=15, n_jobs=2, random_state=0)   # doctest: +SKIP
+    >>> clf.fit(X, y).predict_proba(X[:2]).shape                          # doctest: +SKIP
+    (2, 2)
+    """
+
+    _task_kind = "classification"
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        features = self._features(X)
+        proba = np.zeros((len(features), len(self.classes_)))
+        fitted = np.asarray(self.best_pipeline_.classes_).astype(np.intp)
+        if hasattr(self.best_pipeline_, "predict_proba"):
+            proba[:, fitted] = self.best_pipeline_.predict_proba(features)
+        else:
+            codes = np.asarray(self.best_pipeline_.predict(features)).astype(np.intp)
+            proba[np.arange(len(features)), codes] = 1.0
+        return proba
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted labels, of the same type as the training labels."""
+        codes = np.asarray(self.best_pipeline_.predict(self._features(X))).astype(np.intp)
+        return self.classes_[codes]
+
+
+class AutoRegressor(RegressorMixin, _AutoMLBase):
+    """Search a space of scikit-learn pipelines for the best regressor within a time budget.
+
+    Same parameters and attributes as :class:`AutoClassifier` (without ``classes_``); the
+    default metric is RMSE and folds are shuffled, not stratified.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = AutoRegressor(time_budget=15, random_state=0).fit(X, y)   # doctest: +SKIP
+    >>> reg.predict(X[:3]).shape                                         # doctest: +SKIP
+    (3,)
+    """
+
+    _task_kind = "regression"
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values."""
+        return np.asarray(self.best_pipeline_.predict(self._features(X)), dtype=float)
+
+
+# ---------------------------------------------------------------------------------------
+# input conversion (until automl.validation lands: then these two call it)
+
+
+class _FitData:
+    def __init__(self, X: pd.DataFrame, y: np.ndarray, classes_: np.ndarray | None,
+                 sample_weight: np.ndarray | None, schema: dict[str, Any]) -> None:
+        self.X, self.y, self.classes_ = X, y, classes_
+        self.sample_weight, self.schema = sample_weight, schema
+
+
+def _validate_fit_input(X: Any, y: Any, task_kind: str, sample_weight: Any) -> _FitData:
+    was_dataframe = isinstance(X, pd.DataFrame)
+    frame = X.reset_index(drop=True) if was_dataframe else pd.DataFrame(np.asarray(X))
+    if not was_dataframe:
+        frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+    target = np.asarray(y).ravel()
+    if len(target) != len(frame):
+        raise ValueError(f"X and y must have the same number of rows; got {len(frame)} and "
+                         f"{len(target)}.")
+    if task_kind == "classification":
+        classes, codes = np.unique(target, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"y must hold at least two classes; got only {classes.tolist()}.")
+    else:
+        classes, codes = None, target.astype(float)
+    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float).ravel()
+    schema = {"columns": [str(c) for c in frame.columns], "was_dataframe": was_dataframe}
+    return _FitData(frame, codes, classes, weight, schema)
+
+
+def _validate_predict_input(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
+    columns = schema["columns"]
+    if isinstance(X, pd.DataFrame) and schema["was_dataframe"]:
+        return X[columns].reset_index(drop=True)
+    frame = pd.DataFrame(np.asarray(X))
+    if frame.shape[1] != len(columns):
+        raise ValueError(f"X has {frame.shape[1]} features, but the model was fitted with "
+                         f"{len(columns)}.")
+    frame.columns = columns
+    return frame

@@ -249,27 +249,30 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"journal records must be JSON-safe; got a {type(value).__name__}: {value!r}")
 
 
-def _read_events(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """Parse the event file, cutting a torn last line; return (events, bytes cut)."""
+def _read_events(path: Path) -> tuple[list[dict[str, Any]], int, list[int]]:
+    """Parse the event file, cutting a torn last line.
+
+    Returns the events, the number of bytes cut and the numbers of unreadable lines.
+    """
     if not path.exists():
-        return [], 0
+        return [], 0, []
     raw = path.read_bytes()
     end = raw.rfind(b"\n") + 1
     if end < len(raw):
         os.truncate(path, end)
         _fsync_file(path)
-    events = []
+    events: list[dict[str, Any]] = []
+    bad: list[int] = []
     for number, line in enumerate(raw[:end].splitlines(), start=1):
         try:
             event = json.loads(line)
         except ValueError:
             event = None
-        if not _is_event(event):
-            warnings.warn(f"{path}: line {number} is not a journal event; it is ignored.",
-                          RuntimeWarning, stacklevel=3)
-            continue
-        events.append(event)
-    return events, len(raw) - end
+        if _is_event(event):
+            events.append(event)
+        else:
+            bad.append(number)
+    return events, len(raw) - end, bad
 
 
 def _is_event(event: Any) -> bool:
@@ -321,7 +324,7 @@ class JournalState:
     next_trial_id : int
         The first unused trial number.
     cut_bytes : int
-        Size of the torn last line that was cut off (0 if none).
+        Bytes of torn last lines cut off since this Journal was opened (0 if none).
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -406,12 +409,13 @@ class Journal:
         self.path = Path(path)
         self.fingerprint = fingerprint
         self._lock_fd: int | None = None
+        self._cut_bytes = 0
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock()
         try:
             self._check_header()
             self._remove_own_temporaries()
-            self.load()
+            self._scan()
         except BaseException:
             self.close()
             raise
@@ -490,10 +494,18 @@ class Journal:
         -------
         JournalState
         """
-        self._require_open()
-        events, cut = _read_events(self.path / EVENTS)
-        state, self._attempts, self._finished = _build_state(events, cut)
+        state, bad = self._scan()
+        if bad:
+            warnings.warn(f"{str(self.path / EVENTS)!r}: lines {bad} are not journal events "
+                          "and were ignored.", RuntimeWarning, stacklevel=2)
         return state
+
+    def _scan(self) -> tuple[JournalState, list[int]]:
+        self._require_open()
+        events, cut, bad = _read_events(self.path / EVENTS)
+        self._cut_bytes += cut
+        state, self._attempts, self._finished = _build_state(events, self._cut_bytes)
+        return state, bad
 
     def record_started(self, trial_id: int, config: dict[str, Any], seed: Any,
                        algorithm: str | None = None) -> None:

@@ -1,0 +1,81 @@
+"""The good/bad split of observed trials.
+
+Each trial has a loss and a status code. Only finished, successful trials with a finite
+loss (:data:`OK`) can be *good*. Failed trials (:data:`FAILED`: error, timeout, memout,
+crashed, or a non-finite loss) and pending ones (:data:`PENDING`, the constant liar)
+are always bad. Pruned trials (:data:`PRUNED`) are bad too, but their partial loss
+still informs: when a node has no successful trial yet, the best pruned trials (by
+partial loss) form the good set, so a search where everything is pruned still learns.
+
+Ties are broken by trial order (the earlier trial ranks first), so the split is a
+deterministic function of its inputs.
+
+Examples
+--------
+>>> import numpy as np
+>>> good, bad = split(np.array([0.3, 0.1, np.nan, 0.2]), np.array([OK, OK, FAILED, OK]))
+>>> good.tolist(), bad.tolist()
+([1], [0, 2, 3])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["OK", "PRUNED", "FAILED", "PENDING", "STATUS_CODES", "n_good", "split"]
+
+OK, PRUNED, FAILED, PENDING = 0, 1, 2, 3
+
+#: Status name (as in ``automl.tpe.STATUSES``) -> status code.
+STATUS_CODES = {"ok": OK, "pruned": PRUNED, "error": FAILED, "timeout": FAILED,
+                "memout": FAILED, "crashed": FAILED}
+
+#: Fraction of the finished trials that form the good set, and its cap.
+GAMMA = 0.1
+MAX_GOOD = 25
+
+
+def n_good(n: int) -> int:
+    """Size of the good set among ``n`` finished trials: ``min(ceil(0.1 n), 25)``.
+
+    Examples
+    --------
+    >>> [n_good(n) for n in (0, 1, 10, 11, 1000)]
+    [0, 1, 1, 2, 25]
+    """
+    return min(int(math.ceil(GAMMA * n)), MAX_GOOD)
+
+
+def split(losses: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the good and of the bad trials.
+
+    Parameters
+    ----------
+    losses : array of float
+        Lower is better; may hold NaN or inf for failed trials.
+    codes : array of int
+        Status codes (:data:`OK`, :data:`PRUNED`, :data:`FAILED`, :data:`PENDING`).
+
+    Returns
+    -------
+    good, bad : arrays of int
+        Sorted indices into ``losses``; together they cover every trial once.
+
+    Examples
+    --------
+    >>> split(np.array([1.0, 1.0, 1.0]), np.array([OK, OK, OK]))[0].tolist()
+    [0]
+    """
+    losses = np.asarray(losses, dtype=float)
+    codes = np.asarray(codes)
+    finished = int(np.count_nonzero(codes != PENDING))
+    eligible = np.flatnonzero((codes == OK) & np.isfinite(losses))
+    if eligible.size == 0:
+        eligible = np.flatnonzero((codes == PRUNED) & np.isfinite(losses))
+    order = eligible[np.argsort(losses[eligible], kind="stable")]
+    good = np.sort(order[:min(n_good(finished), eligible.size)])
+    is_good = np.zeros(len(losses), dtype=bool)
+    is_good[good] = True
+    return good, np.flatnonzero(~is_good)

@@ -1,0 +1,151 @@
+"""The space seen as a tree of *groups*: the parameters active together on one branch.
+
+The root group holds the top-level parameters; every option of every ``Choice`` holds
+one group with that option's own parameters. A ``Choice`` is a categorical column of
+its group (its value is the option's index) whose options lead to child groups. A group
+is active in a configuration exactly when the choice leading to it took its option, so
+each group is modelled only from the trials where it was active.
+
+Leaves that cannot vary (``Constant``, a one-category ``Categorical``, a numeric range
+with ``low == high``) are not modelled: they are just emitted.
+
+Examples
+--------
+>>> from automl.space import Choice, Float, Space
+>>> space = Space({"model": Choice({"a": {"x": Float(0, 1)}, "b": None})})
+>>> root = build_groups(space)[0]
+>>> [g.prefix for g in walk(root)]
+['', 'model.a.', 'model.b.']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from automl.space import Categorical, Choice, Constant, Float, Int, Space
+from automl.tpe.parzen import Dim
+
+__all__ = ["Group", "build_groups", "walk", "encode", "decode_value"]
+
+
+@dataclass
+class Group:
+    """The searched parameters of one branch.
+
+    Attributes
+    ----------
+    index : int
+        Position in the list returned by :func:`build_groups` (top-down order).
+    prefix : str
+        Full-path prefix of the branch's parameters (``""`` for the root).
+    names, nodes, dims : lists
+        The searched parameters: local name, space node, column description.
+    constants : dict
+        Local name -> value of the parameters that cannot vary.
+    order : list of str
+        Every local name, in declaration order (the order of the configuration dict).
+    children : dict
+        Column index of a ``Choice`` -> option name -> child :class:`Group`.
+    """
+
+    index: int
+    prefix: str
+    names: list[str] = field(default_factory=list)
+    nodes: list[Any] = field(default_factory=list)
+    dims: list[Dim] = field(default_factory=list)
+    constants: dict[str, Any] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    children: dict[int, dict[str, "Group"]] = field(default_factory=dict)
+
+
+def _fixed_value(node: Any) -> tuple[bool, Any]:
+    """Whether a leaf cannot vary, and its only value."""
+    if isinstance(node, Constant):
+        return True, node.value
+    if isinstance(node, Categorical) and len(node.choices) == 1:
+        return True, node.choices[0]
+    if isinstance(node, (Float, Int)) and node.low == node.high:
+        return True, node.low
+    return False, None
+
+
+def _dim(node: Any) -> Dim:
+    if isinstance(node, Choice):
+        return Dim.categorical(len(node.options))
+    if isinstance(node, Categorical):
+        return Dim.categorical(len(node.choices))
+    if isinstance(node, Int):
+        return Dim.integer(node.low, node.high, node.log)
+    return Dim.continuous(node.low, node.high, node.log)
+
+
+def _build(params: Mapping[str, Any], prefix: str, groups: list[Group]) -> Group:
+    group = Group(index=len(groups), prefix=prefix, order=list(params))
+    groups.append(group)
+    for name, node in params.items():
+        fixed, value = _fixed_value(node)
+        if fixed:
+            group.constants[name] = value
+            continue
+        group.names.append(name)
+        group.nodes.append(node)
+        group.dims.append(_dim(node))
+        if isinstance(node, Choice):
+            group.children[len(group.dims) - 1] = {
+                option: _build(branch.params, f"{prefix}{name}.{option}.", groups)
+                for option, branch in node.options.items()}
+    return group
+
+
+def build_groups(space: Space) -> list[Group]:
+    """Every group of ``space``, top-down; the first is the root."""
+    groups: list[Group] = []
+    _build(space.params, "", groups)
+    return groups
+
+
+def walk(group: Group) -> Iterator[Group]:
+    """``group`` and all groups below it, top-down."""
+    yield group
+    for options in group.children.values():
+        for child in options.values():
+            yield from walk(child)
+
+
+def encode(group: Group, config: Mapping[str, Any]) -> Iterator[tuple[Group, np.ndarray]]:
+    """Rows of the groups active in a (valid) nested configuration, top-down.
+
+    Numeric values go to the internal scale, categories and options to their index.
+    """
+    row = np.empty(len(group.dims))
+    below: list[tuple[Group, Mapping[str, Any]]] = []
+    for j, (name, node) in enumerate(zip(group.names, group.nodes)):
+        value = config[name]
+        if isinstance(node, Choice):
+            option, sub = next(iter(value.items()))
+            row[j] = node.names.index(option)
+            below.append((group.children[j][option], sub))
+        elif isinstance(node, Categorical):
+            row[j] = node.index(value)
+        else:
+            row[j] = math.log(value) if node.log else float(value)
+    yield group, row
+    for child, sub in below:
+        yield from encode(child, sub)
+
+
+def decode_value(node: Any, dim: Dim, z: float) -> Any:
+    """The plain Python value (float, int, str, bool or None) a column entry stands for."""
+    if isinstance(node, Choice):
+        return node.names[int(z)]
+    if isinstance(node, Categorical):
+        return node.choices[int(z)]
+    if isinstance(node, Int):
+        return int(dim.integers(np.asarray(z)))
+    value = math.exp(z) if node.log else float(z)
+    return float(min(node.high, max(node.low, value)))

@@ -1,0 +1,692 @@
+"""Validate and clean the data given to ``fit`` and ``predict``, once, before any trial.
+
+``validate_fit_input`` turns whatever the user passed (DataFrame, numpy array, list of
+lists, scipy sparse matrix) into one clean :class:`pandas.DataFrame` with string column
+names and one canonical dtype per column, checks the target and the sample weights, and
+records a JSON-safe *schema* of the training columns. ``validate_predict_input`` holds new
+data to that schema: columns are matched by name (or by position for arrays), reordered,
+and coerced to their training dtype; schema problems raise an error naming the columns.
+
+Canonical column dtypes (the builder decides each column's *kind* from them):
+
+========================  =============================================================
+input                     clean column
+========================  =============================================================
+int, float, nullable      ``float64`` (``pd.NA`` -> NaN, +/-inf -> NaN with a warning)
+bool, ``boolean``         ``boolean`` (pandas nullable)
+str, object, category     ``str`` (pandas string dtype, NaN for missing)
+datetime64 (tz or not)    unchanged
+timedelta64               ``float64`` seconds
+========================  =============================================================
+
+Every rule, and what happens to each kind of dirty input, is described in
+``docs/input_data.md``.
+
+Examples
+--------
+>>> import numpy as np
+>>> data = validate_fit_input(np.arange(12.0).reshape(6, 2), ["a", "b"] * 3,
+...                           task="classification")
+>>> list(data.X.columns), data.y.tolist(), data.classes_.tolist()
+(['x0', 'x1'], [0, 1, 0, 1, 0, 1], ['a', 'b'])
+>>> validate_predict_input([[0.0, 1.0]], data.schema).shape
+(1, 2)
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+from scipy import sparse
+from sklearn.exceptions import DataConversionWarning
+
+from automl.builder import describe_columns
+
+__all__ = [
+    "FitData",
+    "InputDataWarning",
+    "MAX_DENSE_BYTES",
+    "MIN_ROWS_FOR_ID",
+    "validate_fit_input",
+    "validate_predict_input",
+]
+
+MAX_DENSE_BYTES = 2**30
+"""Largest scipy sparse input (as a dense float64 array, in bytes) that is densified."""
+
+MIN_ROWS_FOR_ID = 20
+"""Below this many rows a column with one distinct value per row is not called an ID."""
+
+SCHEMA_FORMAT = 1
+_TASKS = ("classification", "regression")
+_NUMERIC_LABELS = ("integer", "floating", "mixed-integer-float", "decimal")
+_BOOL_STRINGS = {"true": True, "false": False, "1": True, "0": False}
+
+
+class InputDataWarning(UserWarning):
+    """Something in the input was changed or looks suspicious (the message says what)."""
+
+
+@dataclass(frozen=True)
+class FitData:
+    """Clean training data, as returned by :func:`validate_fit_input`.
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        Clean features (string column names, canonical dtypes, ``RangeIndex``), without
+        the columns dropped from modelling (all-missing columns, identifiers).
+    y : numpy.ndarray
+        Classification: int64 codes ``0..k-1`` indexing ``classes_``; regression: float64.
+    classes_ : numpy.ndarray or None
+        Classification: the original labels, sorted, in their original dtype, so that
+        ``classes_[codes]`` gives labels back. None for regression.
+    sample_weight : numpy.ndarray or None
+        float64 weights (a copy), or None.
+    schema : dict
+        JSON-safe description of the training columns, the input to
+        :func:`validate_predict_input`.
+    warnings : tuple of str
+        The messages of the warnings emitted while validating.
+
+    Examples
+    --------
+    >>> data = validate_fit_input([[1.0], [2.0], [3.0], [4.0]], [0.5, 1.5, 2.0, 3.0],
+    ...                           task="regression")
+    >>> data.y.dtype, data.classes_, data.schema["n_features"]
+    (dtype('float64'), None, 1)
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    classes_: np.ndarray | None
+    sample_weight: np.ndarray | None
+    schema: dict[str, Any]
+    warnings: tuple[str, ...] = field(default=())
+
+
+class _Notes:
+    """Emit warnings and remember their messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def warn(self, message: str, category: type[Warning] = InputDataWarning) -> None:
+        self.messages.append(message)
+        warnings.warn(message, category, stacklevel=4)
+
+
+# ---------------------------------------------------------------------------------------
+# X -> DataFrame
+
+
+def _reshape_error(shape: tuple[int, ...]) -> ValueError:
+    return ValueError(
+        f"Expected a 2-D X (rows x features), got an array of shape {shape} instead. "
+        "Reshape your data either using array.reshape(-1, 1) if it has a single feature "
+        "or array.reshape(1, -1) if it contains a single sample."
+    )
+
+
+def _densify(X: Any) -> np.ndarray:
+    n_rows, n_cols = X.shape
+    size = n_rows * n_cols * 8
+    if size > MAX_DENSE_BYTES:
+        raise ValueError(
+            f"X is a scipy sparse matrix of shape {X.shape} which would take "
+            f"{size / 2**30:.1f} GiB as a dense float64 array (limit "
+            f"{MAX_DENSE_BYTES / 2**30:.1f} GiB): sparse input is densified, so reduce "
+            "it first (fewer columns, e.g. SelectKBest or TruncatedSVD) or raise "
+            "automl.validation.MAX_DENSE_BYTES."
+        )
+    return X.toarray()
+
+
+def _frame_from_lists(X: list | tuple) -> pd.DataFrame:
+    lengths = {len(row) if isinstance(row, (list, tuple, np.ndarray)) else -1 for row in X}
+    if -1 in lengths:
+        raise _reshape_error((len(X),))
+    if len(lengths) > 1:
+        raise ValueError(
+            f"X is a list of rows of different lengths {sorted(lengths)}; every row must "
+            "hold one value per feature (use None for a missing value)."
+        )
+    return pd.DataFrame(list(X)) if X else pd.DataFrame(np.empty((0, 0)))
+
+
+def _frame_from_array(X: Any) -> pd.DataFrame:
+    try:
+        array = np.asarray(X)
+    except ValueError as exc:
+        raise ValueError(f"X could not be read as a 2-D array ({exc}); pass a "
+                         "DataFrame, a 2-D numpy array or a list of equal rows.") from exc
+    if array.ndim != 2:
+        if array.ndim == 0:
+            raise TypeError(f"X must be a 2-D array-like or DataFrame; got {type(X).__name__}.")
+        raise _reshape_error(array.shape)
+    if array.dtype.kind in "US":
+        array = array.astype(object)
+    return pd.DataFrame(array, copy=False)
+
+
+def _to_frame(X: Any) -> tuple[pd.DataFrame, bool, list[str] | None]:
+    """Return (frame with string names and RangeIndex, was_dataframe, feature_names)."""
+    if X is None or isinstance(X, (str, bytes, dict, set)):
+        raise TypeError(
+            f"X must be a DataFrame, a 2-D array, a list of rows or a scipy sparse "
+            f"matrix; got {type(X).__name__}."
+        )
+    if isinstance(X, pd.Series):
+        raise _reshape_error(X.shape)
+    if isinstance(X, pd.DataFrame):
+        original = list(X.columns)
+        frame = X.reset_index(drop=True)
+        names = [str(c) for c in original]
+        _check_unique_names(original, names)
+        frame.columns = names
+        all_str = all(isinstance(c, str) for c in original)
+        return frame, True, names if all_str else None
+    if sparse.issparse(X):
+        frame = pd.DataFrame(_densify(X), copy=False)
+    elif isinstance(X, (list, tuple)):
+        frame = _frame_from_lists(X)
+    else:
+        frame = _frame_from_array(X)
+    frame.columns = [f"x{j}" for j in range(frame.shape[1])]
+    return frame, False, None
+
+
+def _check_unique_names(original: list, names: list[str]) -> None:
+    index = pd.Index(names)
+    if index.has_duplicates:
+        dups = sorted(set(index[index.duplicated()]))
+        raise ValueError(
+            f"X has duplicate column names {dups} (as strings; original names "
+            f"{[c for c in original if str(c) in dups]}); give every column a unique "
+            "name, e.g. X.columns = [...] or X.loc[:, ~X.columns.duplicated()]."
+        )
+
+
+def _check_shape(frame: pd.DataFrame, min_rows: int) -> None:
+    n_rows, n_cols = frame.shape
+    if n_rows < min_rows:
+        raise ValueError(
+            f"Found array with {n_rows} sample(s) (shape={frame.shape}) while a minimum "
+            f"of {min_rows} is required; pass at least {min_rows} rows."
+        )
+    if n_cols == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={frame.shape}) while a minimum of 1 "
+            "is required; pass at least one feature column."
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# columns
+
+
+def _complex_error(name: str) -> ValueError:
+    return ValueError(f"Complex data not supported: column {name!r} holds complex "
+                      "numbers; pass its real part, imaginary part or modulus instead.")
+
+
+def _as_float(s: pd.Series, name: str, notes: _Notes) -> pd.Series:
+    values = s.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    infinite = np.isinf(values)
+    if infinite.any():
+        notes.warn(f"column {name!r} holds {int(infinite.sum())} infinite value(s); "
+                   "they are treated as missing (NaN).")
+        values[infinite] = np.nan
+    return pd.Series(values, name=s.name)
+
+
+def _from_object(s: pd.Series, name: str, notes: _Notes) -> pd.Series:
+    inferred = ptypes.infer_dtype(s, skipna=True)
+    if inferred == "empty":
+        return pd.Series(np.full(len(s), np.nan), name=s.name)
+    if inferred in _NUMERIC_LABELS:
+        return _as_float(pd.to_numeric(s, errors="coerce"), name, notes)
+    if inferred == "boolean":
+        return s.astype("boolean")
+    if inferred in ("datetime", "datetime64", "date"):
+        try:
+            return pd.to_datetime(s)
+        except (TypeError, ValueError):
+            pass
+    if inferred != "string":
+        notes.warn(f"column {name!r} mixes value types ({inferred}); its values were "
+                   "converted to strings and it is treated as categorical.")
+    return s.astype("str")
+
+
+def _canonical(s: pd.Series, name: str, notes: _Notes) -> pd.Series:
+    """Fit time: convert one column to its canonical dtype (see the module docstring)."""
+    if isinstance(s.dtype, pd.SparseDtype):
+        s = s.sparse.to_dense()
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or (ptypes.is_string_dtype(dtype) and dtype != object):
+        return s.astype("str")
+    if ptypes.is_bool_dtype(dtype):
+        return s.astype("boolean")
+    if ptypes.is_complex_dtype(dtype):
+        raise _complex_error(name)
+    if ptypes.is_numeric_dtype(dtype):
+        return _as_float(s, name, notes)
+    if ptypes.is_datetime64_any_dtype(dtype):
+        return s.copy()
+    if ptypes.is_timedelta64_dtype(dtype):
+        return _as_float(s.dt.total_seconds(), name, notes)
+    if dtype == object:
+        return _from_object(s, name, notes)
+    return s.astype("str")
+
+
+def _drop_reason(raw: pd.Series, clean: pd.Series, name: str, notes: _Notes) -> str | None:
+    """Why a column is dropped from modelling (all missing, identifier), or None."""
+    n_rows = len(clean)
+    missing = clean.isna()
+    if missing.all():
+        return "all values missing"
+    if n_rows < MIN_ROWS_FOR_ID or missing.any() or clean.nunique() < n_rows:
+        return None
+    if str(clean.dtype) == "str":
+        return "identifier: one distinct string per row"
+    if ptypes.is_integer_dtype(raw.dtype) and not ptypes.is_bool_dtype(raw.dtype):
+        values = clean.to_numpy()
+        if values.max() - values.min() == n_rows - 1:
+            return "identifier: a permutation of consecutive integers (a row number)"
+        notes.warn(f"column {name!r} holds one distinct integer per row and may be an "
+                   "identifier; it was kept. Drop it yourself if it is one.")
+    return None
+
+
+def _clean_fit_frame(frame: pd.DataFrame, notes: _Notes) -> tuple[pd.DataFrame, dict]:
+    """Canonical columns plus {name: drop reason} for the columns kept out of the model."""
+    columns, dropped = {}, {}
+    for j, name in enumerate(frame.columns):
+        raw = frame.iloc[:, j]
+        clean = _canonical(raw, name, notes).reset_index(drop=True)
+        clean.name = name
+        reason = _drop_reason(raw, clean, name, notes)
+        if reason is not None:
+            dropped[name] = reason
+        columns[name] = clean
+    clean_frame = pd.DataFrame(columns, copy=False)
+    if dropped:
+        notes.warn("columns dropped from modelling: " + "; ".join(
+            f"{name!r} ({reason})" for name, reason in dropped.items()))
+    if len(dropped) == clean_frame.shape[1]:
+        raise ValueError(
+            f"X has no usable column: all {len(dropped)} column(s) were dropped "
+            f"({dropped}); pass at least one feature with observed, non-identifier values."
+        )
+    return clean_frame, dropped
+
+
+def _build_schema(frame: pd.DataFrame, dropped: dict, was_dataframe: bool,
+                  feature_names: list[str] | None, task: str) -> dict[str, Any]:
+    info = describe_columns(frame)
+    kinds = {name: kind for kind in ("numeric", "categorical", "boolean", "datetime")
+             for name in getattr(info, kind)}
+    had_nan = frame.isna().any()
+    columns = [
+        {"name": name, "dtype": str(frame[name].dtype), "kind": kinds.get(name, "unknown"),
+         "had_nan": bool(had_nan[name]), "dropped": dropped.get(name)}
+        for name in frame.columns
+    ]
+    return {
+        "format": SCHEMA_FORMAT,
+        "task": task,
+        "was_dataframe": was_dataframe,
+        "feature_names_in": feature_names,
+        "n_features": len(columns),
+        "n_rows": int(frame.shape[0]),
+        "columns": columns,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# y
+
+
+def _target_series(y: Any, n_rows: int, estimator_name: str, notes: _Notes) -> pd.Series:
+    if y is None:
+        raise ValueError(f"{estimator_name} requires y to be passed, but the target y is "
+                         "None; pass one target value per row of X.")
+    if sparse.issparse(y):
+        raise TypeError("y is a scipy sparse matrix; pass a 1-D array or Series of targets.")
+    if isinstance(y, pd.DataFrame):
+        shape = y.shape
+        s = y.iloc[:, 0] if shape[1] == 1 else None
+    elif isinstance(y, pd.Series):
+        shape, s = y.shape, y
+    else:
+        array = np.asarray(y)
+        shape = array.shape
+        s = pd.Series(array.reshape(-1), copy=False) if array.ndim in (1, 2) else None
+        s = s if array.ndim == 1 or shape[-1] == 1 else None
+    if s is None:
+        raise ValueError(f"y must be 1-D (one target per row); got shape {shape}. "
+                         "Multi-output targets are not supported: fit one model per column.")
+    if len(shape) == 2:
+        notes.warn("A column-vector y was passed when a 1d array was expected; it was "
+                   "flattened. Pass y as a 1-D array (e.g. y.ravel()).", DataConversionWarning)
+    if len(s) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y has {len(s)} values; pass exactly one "
+                         "target value per row of X.")
+    return s.reset_index(drop=True)
+
+
+def _refuse_missing_target(s: pd.Series, values: np.ndarray | None = None) -> None:
+    bad = s.isna().to_numpy()
+    if values is not None and values.dtype.kind == "f":
+        bad = bad | np.isinf(values)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(
+            f"y contains NaN or infinite values in {rows.size} row(s) (first rows: "
+            f"{rows[:5].tolist()}); drop those rows from X and y, or impute the target."
+        )
+
+
+def _classification_target(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return (codes 0..k-1, classes in their original dtype)."""
+    if ptypes.is_complex_dtype(s.dtype):
+        raise ValueError("Complex data not supported: y holds complex numbers.")
+    _refuse_missing_target(s)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, used = s.cat.codes.to_numpy(), np.unique(s.cat.codes.to_numpy())
+        return np.searchsorted(used, codes).astype(np.int64), np.asarray(s.cat.categories[used])
+    values = s.to_numpy(dtype=getattr(s.dtype, "numpy_dtype", None))
+    inferred = ptypes.infer_dtype(values, skipna=False)
+    if inferred.startswith("mixed") and inferred != "mixed-integer-float":
+        raise ValueError(f"Unknown label type: y mixes value types ({inferred}); "
+                         "convert the labels to one type, e.g. y.astype(str).")
+    if inferred in ("floating", "mixed-integer-float"):
+        _refuse_continuous(values.astype(np.float64))
+    codes, classes = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), np.asarray(classes, dtype=values.dtype)
+
+
+def _refuse_continuous(values: np.ndarray) -> None:
+    _refuse_missing_target(pd.Series(values), values)
+    fractional = values != np.round(values)
+    if fractional.any():
+        examples = np.unique(values[fractional])[:3].tolist()
+        raise ValueError(
+            f"Unknown label type: 'continuous'. y holds continuous float values (e.g. "
+            f"{examples}) but a classifier needs class labels: use AutoRegressor for a "
+            "numeric target, or turn y into labels first (e.g. numpy.digitize)."
+        )
+
+
+def _check_class_counts(codes: np.ndarray, classes: np.ndarray,
+                        sample_weight: np.ndarray | None) -> None:
+    counts = np.bincount(codes, minlength=len(classes))
+    if len(classes) < 2:
+        raise ValueError(f"y has only one class ({classes[0]!r}, {counts[0]} rows): a "
+                         "classifier needs at least two classes; check the target column.")
+    rare = np.flatnonzero(counts < 2)
+    if rare.size:
+        listed = ", ".join(f"{classes[i]!r}: {counts[i]}" for i in rare[:10])
+        raise ValueError(
+            f"{rare.size} class(es) of y have a single row ({listed}); stratified "
+            "cross-validation needs at least 2 rows per class. Drop or merge those "
+            "rows' classes, or collect more examples."
+        )
+    if sample_weight is not None:
+        weighted = np.bincount(codes, weights=sample_weight, minlength=len(classes))
+        if np.count_nonzero(weighted > 0) < 2:
+            raise ValueError(
+                "Only one class of y has a positive sample_weight: a classifier needs at "
+                "least two classes with positive weight; check sample_weight."
+            )
+
+
+def _regression_target(s: pd.Series) -> np.ndarray:
+    if ptypes.is_complex_dtype(s.dtype):
+        raise ValueError("Complex data not supported: y holds complex numbers.")
+    if ptypes.is_datetime64_any_dtype(s.dtype) or ptypes.is_timedelta64_dtype(s.dtype):
+        raise TypeError(f"y has dtype {s.dtype}; a regression target must be numeric "
+                        "(convert it, e.g. to seconds).")
+    _refuse_missing_target(s)
+    if ptypes.is_numeric_dtype(s.dtype):
+        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        numbers = pd.to_numeric(s.astype(object), errors="coerce")
+        failed = numbers.isna().to_numpy()
+        if failed.any():
+            examples = s[failed].unique()[:3].tolist()
+            raise ValueError(f"y holds non-numeric values (e.g. {examples}); AutoRegressor "
+                             "needs numbers: convert y, or use AutoClassifier for labels.")
+        values = numbers.to_numpy(dtype=np.float64)
+    _refuse_missing_target(s, values)
+    return values
+
+
+# ---------------------------------------------------------------------------------------
+# sample weights
+
+
+def _check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    if np.isscalar(sample_weight) and not isinstance(sample_weight, (str, bytes)):
+        weights = np.full(n_rows, sample_weight, dtype=np.float64)
+    else:
+        array = np.asarray(sample_weight)
+        if array.ndim != 1 or array.shape[0] != n_rows:
+            raise ValueError(f"sample_weight must be 1-D with one weight per row of X "
+                             f"({n_rows}); got shape {array.shape}.")
+        try:
+            weights = np.array(array, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"sample_weight must be numbers; got dtype {array.dtype}.") from exc
+    if not np.isfinite(weights).all():
+        raise ValueError(f"sample_weight holds {int((~np.isfinite(weights)).sum())} NaN or "
+                         "infinite value(s); every weight must be a finite number.")
+    if (weights < 0).any():
+        raise ValueError(f"sample_weight holds {int((weights < 0).sum())} negative value(s) "
+                         f"(minimum {weights.min()}); weights must be >= 0.")
+    if not weights.any():
+        raise ValueError("sample_weight values are all zero; at least one weight must be "
+                         "positive.")
+    return weights
+
+
+# ---------------------------------------------------------------------------------------
+# public API
+
+
+def validate_fit_input(X: Any, y: Any, *, task: str, sample_weight: Any = None,
+                       estimator_name: str = "AutoML") -> FitData:
+    """Check and clean training data; raise one clear error if it cannot be used.
+
+    Parameters
+    ----------
+    X : DataFrame, array-like of shape (n_samples, n_features), or scipy sparse matrix
+        Features. See ``docs/input_data.md`` for what is accepted and how.
+    y : array-like of shape (n_samples,) or (n_samples, 1)
+        Target.
+    task : {"classification", "regression"}
+    sample_weight : array-like of shape (n_samples,) or float, optional
+        Non-negative, finite weights, not all zero.
+    estimator_name : str, default="AutoML"
+        Name used in error messages (the calling estimator's class name).
+
+    Returns
+    -------
+    FitData
+
+    Raises
+    ------
+    ValueError, TypeError
+        With a message saying what is wrong, what was received and what to do.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"age": [20, 30, None, 50], "city": ["a", "b", "a", None]})
+    >>> data = validate_fit_input(X, [True, False, True, False], task="classification")
+    >>> [str(t) for t in data.X.dtypes], data.classes_.tolist()
+    (['float64', 'str'], [False, True])
+    """
+    if task not in _TASKS:
+        raise ValueError(f"task must be one of {_TASKS}; got {task!r}.")
+    notes = _Notes()
+    frame, was_dataframe, feature_names = _to_frame(X)
+    _check_shape(frame, min_rows=2)
+    target = _target_series(y, frame.shape[0], estimator_name, notes)
+    weights = _check_sample_weight(sample_weight, frame.shape[0])
+    classes = None
+    if task == "classification":
+        y_clean, classes = _classification_target(target)
+        _check_class_counts(y_clean, classes, weights)
+    else:
+        y_clean = _regression_target(target)
+    clean, dropped = _clean_fit_frame(frame, notes)
+    schema = _build_schema(clean, dropped, was_dataframe, feature_names, task)
+    model_frame = clean.drop(columns=list(dropped)) if dropped else clean
+    return FitData(model_frame, y_clean, classes, weights, schema, tuple(notes.messages))
+
+
+def _names_error(missing: list[str], extra: list[str]) -> ValueError:
+    message = "The feature names should match those that were passed during fit.\n"
+    for title, names in (("Feature names unseen at fit time:\n", extra),
+                         ("Feature names seen at fit time, yet now missing:\n", missing)):
+        if names:
+            shown = sorted(names)
+            message += title + "".join(f"- {n}\n" for n in shown[:10])
+            message += f"- ... ({len(shown) - 10} more)\n" if len(shown) > 10 else ""
+    return ValueError(message + "Pass X with exactly the training columns (any order); "
+                      "remove extra columns and add the missing ones (NaN is allowed).")
+
+
+def _align(frame: pd.DataFrame, was_dataframe: bool, has_names: bool, schema: dict,
+           estimator_name: str, notes: _Notes) -> pd.DataFrame:
+    expected = [column["name"] for column in schema["columns"]]
+    if was_dataframe and schema["was_dataframe"]:
+        present, wanted = set(frame.columns), set(expected)
+        missing = [n for n in expected if n not in present]
+        extra = [n for n in frame.columns if n not in wanted]
+        if missing or extra:
+            raise _names_error(missing, extra)
+        return frame[expected]
+    if frame.shape[1] != len(expected):
+        raise ValueError(
+            f"X has {frame.shape[1]} features, but {estimator_name} is expecting "
+            f"{len(expected)} features as input; pass the same columns as in fit."
+        )
+    if has_names and schema["feature_names_in"] is None and not schema["was_dataframe"]:
+        notes.warn(f"X has feature names, but {estimator_name} was fitted without feature "
+                   "names; columns are matched by position.", UserWarning)
+    elif not was_dataframe and schema["feature_names_in"] is not None:
+        notes.warn(f"X does not have valid feature names, but {estimator_name} was fitted "
+                   "with feature names; columns are matched by position.", UserWarning)
+    frame.columns = expected
+    return frame
+
+
+def _to_boolean(s: pd.Series, name: str) -> pd.Series:
+    if ptypes.is_bool_dtype(s.dtype):
+        return s.astype("boolean")
+    if ptypes.is_numeric_dtype(s.dtype) and s.dropna().isin([0, 1]).all():
+        return s.astype("float64").astype("boolean")
+    mapped = s.astype("str").str.lower().map(_BOOL_STRINGS)
+    if (mapped.isna() & s.notna()).any():
+        raise ValueError(f"column {name!r} was boolean in training but holds other values "
+                         f"at predict (e.g. {s[mapped.isna() & s.notna()].iloc[0]!r}); "
+                         "pass True/False (or NaN for missing).")
+    return mapped.astype("boolean")
+
+
+def _to_training_float(s: pd.Series, name: str, notes: _Notes) -> pd.Series:
+    dtype = s.dtype
+    if ptypes.is_numeric_dtype(dtype) and not ptypes.is_complex_dtype(dtype):
+        return _as_float(s, name, notes)
+    numbers = pd.to_numeric(s.astype(object), errors="coerce")
+    bad = (numbers.isna() & s.notna()).to_numpy()
+    if bad.any() or ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_complex_dtype(dtype):
+        example = s[bad].iloc[0] if bad.any() else s.iloc[0]
+        raise ValueError(f"column {name!r} was numeric in training but holds non-numeric "
+                         f"values at predict ({int(bad.sum())} rows, e.g. {example!r}, "
+                         f"dtype {dtype}); convert it to numbers (NaN for missing).")
+    notes.warn(f"column {name!r} was numeric in training but arrived as {dtype}; its "
+               "values were converted to numbers.")
+    return _as_float(numbers, name, notes)
+
+
+def _to_training_datetime(s: pd.Series, name: str, dtype: str) -> pd.Series:
+    try:
+        converted = pd.to_datetime(s, errors="coerce")
+        bad = converted.isna() & s.notna()
+        if not bad.any():
+            return converted.astype(dtype)
+    except (TypeError, ValueError):
+        pass
+    raise ValueError(f"column {name!r} was {dtype} in training but holds values that are "
+                     f"not dates at predict (dtype {s.dtype}); convert it with "
+                     "pandas.to_datetime.")
+
+
+def _coerce(s: pd.Series, column: dict, notes: _Notes) -> pd.Series:
+    """Predict time: bring one column to its training dtype."""
+    name, dtype = column["name"], column["dtype"]
+    if isinstance(s.dtype, pd.SparseDtype):
+        s = s.sparse.to_dense()
+    if dtype == "float64":
+        return _to_training_float(s, name, notes)
+    if dtype == "boolean":
+        return _to_boolean(s, name)
+    if dtype.startswith("datetime64"):
+        return _to_training_datetime(s, name, dtype)
+    return s.astype("str")
+
+
+def validate_predict_input(X: Any, schema: dict[str, Any], *,
+                           estimator_name: str = "AutoML") -> pd.DataFrame:
+    """Check new data against the training schema and return the frame the model takes.
+
+    DataFrame columns are matched by name (order does not matter; missing or extra
+    columns raise an error naming them); arrays are matched by position and must have
+    the training number of features. Each column is coerced to its training dtype;
+    unseen categories and new missing values pass through to the pipeline.
+
+    Parameters
+    ----------
+    X : DataFrame, array-like of shape (n_samples, n_features), or scipy sparse matrix
+    schema : dict
+        ``FitData.schema`` from training (possibly after a JSON round trip).
+    estimator_name : str, default="AutoML"
+        Name used in error messages (the calling estimator's class name).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The modelling columns of the training data, in training order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> train = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": ["x", "y", "x", "y"]})
+    >>> schema = validate_fit_input(train, [0, 1, 0, 1], task="classification").schema
+    >>> new = pd.DataFrame({"b": ["z"], "a": [5]})  # reordered, unseen category
+    >>> out = validate_predict_input(new, schema)
+    >>> list(out.columns), out.loc[0, "a"] == 5.0, out.loc[0, "b"]
+    (['a', 'b'], np.True_, 'z')
+    """
+    notes = _Notes()
+    frame, was_dataframe, _ = _to_frame(X)
+    has_names = was_dataframe and all(isinstance(c, str) for c in X.columns)
+    _check_shape(frame, min_rows=1)
+    frame = _align(frame, was_dataframe, has_names, schema, estimator_name, notes)
+    columns = {
+        column["name"]: _coerce(frame.iloc[:, j], column, notes).reset_index(drop=True)
+        for j, column in enumerate(schema["columns"]) if column["dropped"] is None
+    }
+    return pd.DataFrame(columns, copy=False)

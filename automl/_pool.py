@@ -1,0 +1,330 @@
+"""Internals of :mod:`automl.workers`: the parent's handle on a worker process and the
+monitor thread that dispatches tasks, reads results and enforces limits.
+
+Examples
+--------
+>>> _describe_exit(-9)
+'killed by signal SIGKILL'
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as wait_for_ready
+
+from automl._worker_main import format_error
+
+#: Environment variables that size native thread pools; each worker gets them set.
+THREAD_ENV_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "LOKY_MAX_CPU_COUNT",
+)
+#: Workers that die before becoming ready, in a row, before the pool gives up.
+MAX_START_FAILURES = 3
+#: Seconds between two memory checks of a busy worker (when a memory limit is set).
+MEMORY_POLL_INTERVAL = 0.05
+#: Longest sleep of the monitor thread between two looks at the workers.
+IDLE_POLL_INTERVAL = 0.5
+_WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_worker_main.py")
+
+
+@dataclass
+class Task:
+    """A submitted task: its pickled call, its limit, and when it started in a worker."""
+
+    task_id: int
+    payload: bytes
+    time_limit: float | None
+    started: float = math.nan
+    deadline: float = math.inf
+
+
+def _describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+class _Worker:
+    """The parent's handle on one worker process (used by the monitor thread only)."""
+
+    def __init__(self, threads: int, alive_fd: int, init_message: bytes) -> None:
+        task_r, task_w = os.pipe()
+        result_r, result_w = os.pipe()
+        env = dict(os.environ, **{name: str(threads) for name in THREAD_ENV_VARS})
+        command = [sys.executable, _WORKER_SCRIPT, str(task_r), str(result_w), str(alive_fd),
+                   str(os.getpid())]
+        try:
+            self.popen = subprocess.Popen(
+                command, pass_fds=(task_r, result_w, alive_fd), env=env,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        except BaseException:
+            for fd in (task_w, result_r):
+                os.close(fd)
+            raise
+        finally:
+            os.close(task_r)
+            os.close(result_w)
+        self.tasks = Connection(task_w, readable=False)
+        self.results = Connection(result_r, writable=False)
+        self.ready = False
+        self.task: Task | None = None
+        self.tasks.send_bytes(init_message)
+
+    def has_exited(self) -> bool:
+        """Whether the process ended (it stays a zombie: the pid is not reaped here)."""
+        try:
+            return os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
+
+    def rss_mb(self) -> float:
+        """Resident memory of the worker in MB (psutil if importable, else /proc); 0 if gone."""
+        try:
+            import psutil
+        except ImportError:
+            try:
+                with open(f"/proc/{self.popen.pid}/statm") as statm:
+                    return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+            except (OSError, ValueError, IndexError):
+                return 0.0
+        try:
+            return psutil.Process(self.popen.pid).memory_info().rss / 2**20
+        except psutil.Error:
+            return 0.0
+
+    def kill_group(self) -> None:
+        """SIGKILL the worker and whatever its task started (safe: the worker is not reaped yet)."""
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def kill(self) -> int:
+        """Kill the worker's process group, reap the worker, close its pipes; return its exit code."""
+        self.kill_group()
+        returncode = self.popen.wait()
+        self.tasks.close()
+        self.results.close()
+        return returncode
+
+
+class PoolCore:
+    """Workers, queues and the monitor thread; kept apart from :class:`~automl.workers.WorkerPool` so that
+    the thread holds no reference to the pool object and the pool can be garbage-collected."""
+
+    def __init__(self, n_workers: int, threads: int, memory_limit_mb: float | None,
+                 preload: Sequence[str]) -> None:
+        self.n_workers, self.threads, self.memory_limit_mb = n_workers, threads, memory_limit_mb
+        self.lock = threading.Lock()
+        self.pending: deque[Task] = deque()
+        self.finished: queue.SimpleQueue[tuple[Task, str, bytes | None, str | None, float]] = (
+            queue.SimpleQueue()
+        )
+        self.unfinished = 0
+        self.closing = False
+        self.broken: str | None = None
+        self.start_failures = 0
+        self.alive_r, self.alive_w = os.pipe()
+        self.wake_r, wake_w = os.pipe()
+        self.wake_w: int | None = wake_w
+        self.wake_lock = threading.Lock()
+        os.set_blocking(self.wake_w, False)
+        self.init_message = pickle.dumps(
+            {"sys_path": list(sys.path), "preload": list(preload), "threads": threads}
+        )
+        self.workers: list[_Worker] = []
+        try:
+            for _ in range(n_workers):
+                self.workers.append(_Worker(threads, self.alive_r, self.init_message))
+        except BaseException:
+            self._cleanup()
+            raise
+        self.thread = threading.Thread(target=self._run, name="automl-worker-pool", daemon=True)
+        self.thread.start()
+
+    # -- called from any thread ---------------------------------------------------------
+
+    def wake(self) -> None:
+        with self.wake_lock:
+            if self.wake_w is None:
+                return
+            try:
+                os.write(self.wake_w, b"\0")
+            except BlockingIOError:  # the pipe is full: the monitor is already awake
+                pass
+
+    def shutdown(self) -> None:
+        self.closing = True
+        self.wake()
+        if threading.current_thread() is not self.thread:
+            self.thread.join()
+
+    # -- the monitor thread -------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self.closing:
+                self._dispatch()
+                self._poll(self._next_timeout())
+                self._enforce_limits()
+        except BaseException as exc:  # noqa: BLE001 - the pool must report, not vanish
+            self._break(f"The worker pool's monitor thread failed. {format_error(exc)}")
+        finally:
+            self._cleanup()
+
+    def _finish(self, task: Task, status: str, value: bytes | None, error: str | None) -> None:
+        duration = 0.0 if math.isnan(task.started) else time.monotonic() - task.started
+        self.finished.put((task, status, value, error, duration))
+        with self.lock:
+            self.unfinished -= 1
+
+    def _dispatch(self) -> None:
+        for worker in self.workers:
+            if not worker.ready or worker.task is not None:
+                continue
+            with self.lock:
+                if not self.pending:
+                    return
+                task = self.pending.popleft()
+            task.started = time.monotonic()
+            if task.time_limit is not None:
+                task.deadline = task.started + task.time_limit
+            worker.task = task
+            try:
+                worker.tasks.send_bytes(pickle.dumps((task.task_id, task.payload)))
+            except OSError:  # the worker died before it got the whole task: run it elsewhere
+                worker.task = None
+                task.started, task.deadline = math.nan, math.inf
+                with self.lock:
+                    self.pending.appendleft(task)
+
+    def _next_timeout(self) -> float:
+        busy = [w.task for w in self.workers if w.task is not None]
+        timeout = IDLE_POLL_INTERVAL
+        if busy and self.memory_limit_mb is not None:
+            timeout = MEMORY_POLL_INTERVAL
+        now = time.monotonic()
+        for task in busy:
+            timeout = min(timeout, task.deadline - now)
+        return max(timeout, 0.0)
+
+    def _poll(self, timeout: float) -> None:
+        by_connection = {worker.results: worker for worker in self.workers}
+        for ready in wait_for_ready([*by_connection, self.wake_r], timeout):
+            if ready == self.wake_r:
+                os.read(self.wake_r, 65536)
+            else:
+                self._read(by_connection[ready])
+        for worker in list(self.workers):
+            if worker in self.workers and worker.has_exited():
+                worker.kill_group()  # a survivor of the group could hold the pipe open
+                self._read(worker)  # take what the worker sent before it died
+                if worker in self.workers:
+                    self._lose(worker)
+
+    def _read(self, worker: _Worker) -> None:
+        try:
+            while worker.results.poll():
+                message = pickle.loads(worker.results.recv_bytes())
+                if message[0] == "ready":
+                    worker.ready = True
+                    self.start_failures = 0
+                    continue
+                _, status, error, has_value = message
+                value = worker.results.recv_bytes() if has_value else None
+                task, worker.task = worker.task, None
+                self._finish(task, status, value, error)
+        except (EOFError, OSError):
+            self._lose(worker)
+
+    def _lose(self, worker: _Worker) -> None:
+        returncode = self._remove(worker)
+        if worker.task is not None:
+            self._finish(worker.task, "crashed", None,
+                         "The worker process died while running the task "
+                         f"({_describe_exit(returncode)}); see the worker's stderr for details.")
+        elif not worker.ready:
+            self.start_failures += 1
+            if self.start_failures >= MAX_START_FAILURES:
+                self._break(
+                    f"{MAX_START_FAILURES} worker processes in a row died while starting "
+                    f"(last: {_describe_exit(returncode)}); see their stderr above. Check the "
+                    "preload modules and that the Python environment works, then make a new pool."
+                )
+                return
+        self._replace()
+
+    def _stop(self, worker: _Worker, status: str, error: str) -> None:
+        task = worker.task
+        self._remove(worker)
+        self._finish(task, status, None, error)
+        self._replace()
+
+    def _remove(self, worker: _Worker) -> int:
+        self.workers.remove(worker)
+        return worker.kill()
+
+    def _replace(self) -> None:
+        if not self.closing and self.broken is None:
+            self.workers.append(_Worker(self.threads, self.alive_r, self.init_message))
+
+    def _enforce_limits(self) -> None:
+        now = time.monotonic()
+        for worker in [w for w in self.workers if w.task is not None]:
+            task = worker.task
+            if worker.results.poll():  # a result (or the worker's death) came first
+                self._read(worker)
+            elif now >= task.deadline:
+                self._stop(worker, "timeout",
+                           f"The task exceeded its time limit of {task.time_limit:g} s and was "
+                           "stopped; give it a larger time_limit if it needs more time.")
+            elif self.memory_limit_mb is not None:
+                rss = worker.rss_mb()
+                if rss > self.memory_limit_mb:
+                    self._stop(worker, "memout",
+                               f"The task used {rss:.0f} MB of resident memory, above the limit "
+                               f"of {self.memory_limit_mb:g} MB, and was stopped; raise "
+                               "memory_limit_mb or make the task lighter.")
+
+    def _break(self, reason: str) -> None:
+        self.broken = reason
+        self.closing = True
+        with self.lock:
+            tasks = [*self.pending, *(w.task for w in self.workers if w.task is not None)]
+            self.pending.clear()
+        for worker in self.workers:
+            worker.task = None
+        for task in tasks:
+            self._finish(task, "crashed", None, reason)
+
+    def _cleanup(self) -> None:
+        for worker in self.workers:
+            worker.kill()
+        self.workers = []
+        with self.wake_lock:
+            wake_w, self.wake_w = self.wake_w, None
+        for fd in (self.alive_r, self.alive_w, self.wake_r, wake_w):
+            if fd is not None:
+                os.close(fd)

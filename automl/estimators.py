@@ -20,10 +20,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from automl.builder import describe_columns
 from automl.evaluate import TrialData, make_folds
 from automl.scoring import Metric, get_metric
 from automl.search import SearchSettings, portfolio, run_search
 from automl.space import Space
+from automl.validation import validate_fit_input, validate_predict_input
 
 __all__ = ["AutoClassifier", "AutoRegressor"]
 
@@ -118,7 +120,7 @@ class _AutoMLBase(BaseEstimator):
                          f"Generator/RandomState; got {rs!r}.")
 
     # -- step 2: data ---------------------------------------------------------------------
-    def _task(self, y: np.ndarray, n_classes: int) -> str:
+    def _task(self, n_classes: int) -> str:
         if self._task_kind == "regression":
             return "regression"
         return "binary" if n_classes == 2 else "multiclass"
@@ -148,12 +150,11 @@ class _AutoMLBase(BaseEstimator):
         -------
         self
         """
-        from automl.builder import describe_columns
-
         self._check_params()
-        data = _validate_fit_input(X, y, self._task_kind, sample_weight)
+        data = validate_fit_input(X, y, task=self._task_kind, sample_weight=sample_weight,
+                                  estimator_name=type(self).__name__)
         n_classes = 0 if self._task_kind == "regression" else len(data.classes_)
-        task = self._task(data.y, n_classes)
+        task = self._task(n_classes)
         metric = get_metric(self.metric, task)
         space = self._space(task)
         run_seed = self._run_seed()
@@ -189,9 +190,9 @@ class _AutoMLBase(BaseEstimator):
         self.trials_ = result.trials
         self.fit_time_ = result.duration
         self.schema_ = data.schema
-        self.n_features_in_ = data.X.shape[1]
-        if data.schema.get("was_dataframe") and all(isinstance(c, str) for c in data.X.columns):
-            self.feature_names_in_ = np.asarray(data.X.columns, dtype=object)
+        self.n_features_in_ = int(data.schema["n_features"])
+        if data.schema.get("feature_names_in") is not None:
+            self.feature_names_in_ = np.asarray(data.schema["feature_names_in"], dtype=object)
         if self._task_kind == "classification":
             self.classes_ = data.classes_
 
@@ -233,7 +234,7 @@ class _AutoMLBase(BaseEstimator):
     # -- prediction -------------------------------------------------------------------------
     def _features(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "best_pipeline_")
-        return _validate_predict_input(X, self.schema_)
+        return validate_predict_input(X, self.schema_, estimator_name=type(self).__name__)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -341,46 +342,3 @@ class AutoRegressor(RegressorMixin, _AutoMLBase):
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values."""
         return np.asarray(self.best_pipeline_.predict(self._features(X)), dtype=float)
-
-
-# ---------------------------------------------------------------------------------------
-# input conversion (until automl.validation lands: then these two call it)
-
-
-class _FitData:
-    def __init__(self, X: pd.DataFrame, y: np.ndarray, classes_: np.ndarray | None,
-                 sample_weight: np.ndarray | None, schema: dict[str, Any]) -> None:
-        self.X, self.y, self.classes_ = X, y, classes_
-        self.sample_weight, self.schema = sample_weight, schema
-
-
-def _validate_fit_input(X: Any, y: Any, task_kind: str, sample_weight: Any) -> _FitData:
-    was_dataframe = isinstance(X, pd.DataFrame)
-    frame = X.reset_index(drop=True) if was_dataframe else pd.DataFrame(np.asarray(X))
-    if not was_dataframe:
-        frame.columns = [f"x{i}" for i in range(frame.shape[1])]
-    target = np.asarray(y).ravel()
-    if len(target) != len(frame):
-        raise ValueError(f"X and y must have the same number of rows; got {len(frame)} and "
-                         f"{len(target)}.")
-    if task_kind == "classification":
-        classes, codes = np.unique(target, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(f"y must hold at least two classes; got only {classes.tolist()}.")
-    else:
-        classes, codes = None, target.astype(float)
-    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float).ravel()
-    schema = {"columns": [str(c) for c in frame.columns], "was_dataframe": was_dataframe}
-    return _FitData(frame, codes, classes, weight, schema)
-
-
-def _validate_predict_input(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
-    columns = schema["columns"]
-    if isinstance(X, pd.DataFrame) and schema["was_dataframe"]:
-        return X[columns].reset_index(drop=True)
-    frame = pd.DataFrame(np.asarray(X))
-    if frame.shape[1] != len(columns):
-        raise ValueError(f"X has {frame.shape[1]} features, but the model was fitted with "
-                         f"{len(columns)}.")
-    frame.columns = columns
-    return frame

@@ -102,8 +102,12 @@ class SearchResult:
     duration: float = 0.0
 
 
-def portfolio(space: Space, size: int = 3) -> list[dict]:
-    """Default configurations of the ``size`` cheapest algorithms (by Component tag ``cost``).
+def portfolio(space: Space, max_cost: int = 2) -> list[dict]:
+    """Default configurations of the cheap algorithms (Component tag ``cost`` <= max_cost).
+
+    Cheapest first (ties in declaration order), so that even a tiny budget gets a strong,
+    fast model early. Algorithms without a ``cost`` tag count as cost 3; if no algorithm is
+    cheap enough, the cheapest one is taken.
 
     Examples
     --------
@@ -111,13 +115,17 @@ def portfolio(space: Space, size: int = 3) -> list[dict]:
     >>> space = Space({"model": Choice({
     ...     "slow": Component("sklearn.svm.SVC", {}, cost=5),
     ...     "fast": Component("sklearn.naive_bayes.GaussianNB", {}, cost=1)})})
-    >>> [space.choice(c) for c in portfolio(space, 1)]
+    >>> [space.choice(c) for c in portfolio(space)]
     ['fast']
     """
     names = space.algorithms
-    order = sorted(names, key=lambda n: (getattr(space.branch(space.algorithm_key, n), "tags", {})
-                                         .get("cost", 3), names.index(n)))
-    return [space.restrict(include=[n]).default() for n in order[:size]]
+
+    def cost(name: str) -> int:
+        return int(getattr(space.branch(space.algorithm_key, name), "tags", {}).get("cost", 3))
+
+    order = sorted(names, key=lambda n: (cost(n), names.index(n)))
+    cheap = [n for n in order if cost(n) <= max_cost] or order[:1]
+    return [space.restrict(include=[n]).default() for n in cheap]
 
 
 class _Budget:
@@ -242,10 +250,10 @@ def _make_record(pending: dict, task_result: Any) -> tuple[dict, CVResult | None
 
 
 def _short(error: Any) -> str | None:
+    """The ``"Type: message"`` head of a worker's error report, without the traceback."""
     if error is None:
         return None
-    lines = [line for line in str(error).strip().splitlines() if line.strip()]
-    return lines[-1] if lines else str(error)
+    return str(error).strip().split("\n\n")[0].strip()
 
 
 def _keep_oof(state: _State, record: dict, result: CVResult | None) -> None:

@@ -245,6 +245,13 @@ def _as_float(s: pd.Series, name: str, notes: _Notes) -> pd.Series:
     return pd.Series(values, name=s.name)
 
 
+def _parse_dates(s: pd.Series, errors: str = "raise") -> pd.Series:
+    """``pandas.to_datetime`` without its per-call format-guessing warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Could not infer format", category=UserWarning)
+        return pd.to_datetime(s, errors=errors)
+
+
 def _from_object(s: pd.Series, name: str, notes: _Notes) -> pd.Series:
     inferred = ptypes.infer_dtype(s, skipna=True)
     if inferred == "empty":
@@ -255,7 +262,7 @@ def _from_object(s: pd.Series, name: str, notes: _Notes) -> pd.Series:
         return s.astype("boolean")
     if inferred in ("datetime", "datetime64", "date"):
         try:
-            return pd.to_datetime(s)
+            return _parse_dates(s)
         except (TypeError, ValueError):
             pass
     if inferred != "string":
@@ -316,16 +323,15 @@ def _clean_fit_frame(frame: pd.DataFrame, notes: _Notes) -> tuple[pd.DataFrame, 
         if reason is not None:
             dropped[name] = reason
         columns[name] = clean
-    clean_frame = pd.DataFrame(columns, copy=False)
-    if dropped:
-        notes.warn("columns dropped from modelling: " + "; ".join(
-            f"{name!r} ({reason})" for name, reason in dropped.items()))
-    if len(dropped) == clean_frame.shape[1]:
+    if len(dropped) == len(columns):
         raise ValueError(
             f"X has no usable column: all {len(dropped)} column(s) were dropped "
             f"({dropped}); pass at least one feature with observed, non-identifier values."
         )
-    return clean_frame, dropped
+    if dropped:
+        notes.warn("columns dropped from modelling: " + "; ".join(
+            f"{name!r} ({reason})" for name, reason in dropped.items()))
+    return pd.DataFrame(columns, copy=False), dropped
 
 
 def _build_schema(frame: pd.DataFrame, dropped: dict, was_dataframe: bool,
@@ -623,7 +629,7 @@ def _to_training_float(s: pd.Series, name: str, notes: _Notes) -> pd.Series:
 
 def _to_training_datetime(s: pd.Series, name: str, dtype: str) -> pd.Series:
     try:
-        converted = pd.to_datetime(s, errors="coerce")
+        converted = _parse_dates(s, errors="coerce")
         bad = converted.isna() & s.notna()
         if not bad.any():
             return converted.astype(dtype)

@@ -58,6 +58,12 @@ _CHUNK = 4_000_000  # floats per batch of candidates evaluated at once
 # ---------------------------------------------------------------------------------------
 # vectorised losses: a linear reduction of the stacked predictions, then a batch loss.
 # Because the reduction is linear, the mean of reduced members is the reduced mean.
+# A batch loss may overwrite its input (always a temporary).
+
+
+def _mean(r: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted mean over the last axis (einsum: no BLAS threads to contend for)."""
+    return np.einsum("cn,n->c", r, w)
 
 
 def _true_class(stack: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -65,7 +71,8 @@ def _true_class(stack: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _log_loss(r: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return -(np.log(np.clip(r, _EPS, 1.0 - _EPS)) @ w)
+    np.clip(r, _EPS, 1.0 - _EPS, out=r)
+    return -_mean(np.log(r, out=r), w)
 
 
 def _auc(scores: np.ndarray, positive: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -95,11 +102,12 @@ def _roc_auc(r: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _accuracy(r: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return -((np.argmax(r, axis=2) == y) @ w)
+    return -_mean((np.argmax(r, axis=2) == y).astype(float), w)
 
 
 def _mse(r: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return ((r - y) ** 2) @ w
+    r -= y
+    return _mean(np.square(r, out=r), w)
 
 
 #: Loss names computed in numpy over all candidates at once, oriented like
@@ -111,7 +119,7 @@ FAST_LOSSES: dict[str, tuple[bool, Callable[..., np.ndarray] | None, Callable[..
     "accuracy": (True, None, _accuracy),
     "mse": (False, None, _mse),
     "rmse": (False, None, lambda r, y, w: np.sqrt(_mse(r, y, w))),
-    "mae": (False, None, lambda r, y, w: np.abs(r - y) @ w),
+    "mae": (False, None, lambda r, y, w: _mean(np.abs(np.subtract(r, y, out=r), out=r), w)),
 }
 
 
@@ -148,20 +156,28 @@ class _Losses:
         self.w = weight / weight.sum()
         self.stack = stack if reduce is None else reduce(stack, y.astype(int))
 
+    def singles(self) -> np.ndarray:
+        """Loss of each member alone."""
+        return self.added(np.zeros(self.stack.shape[1:]), 0)
+
     def of(self, preds: np.ndarray) -> np.ndarray:
-        """Loss of each prediction in ``preds`` (shape ``(c,) + stack.shape[1:]``)."""
+        """Loss of each (reduced) prediction in ``preds``, shape ``(c,) + stack.shape[1:]``."""
         if self.batch is not None:
-            return np.asarray(self.batch(preds, self.y, self.w), dtype=float)
+            return np.asarray(self.batch(np.array(preds, dtype=float), self.y, self.w), dtype=float)
         kwargs = {} if self.weight is None else {"sample_weight": self.weight}
         return np.array([float(self.call(self.y, p, **kwargs)) for p in preds])
 
     def added(self, total: np.ndarray, size: int) -> np.ndarray:
         """Loss of ``(total + member) / (size + 1)`` for every member, in chunks."""
         chunk = max(1, _CHUNK // max(total.size, 1))
-        return np.concatenate([
-            self.of((total[None] + self.stack[i:i + chunk]) / (size + 1))
-            for i in range(0, len(self.stack), chunk)
-        ])
+        buffer = np.empty((min(chunk, len(self.stack)),) + total.shape)
+        losses = []
+        for i in range(0, len(self.stack), chunk):
+            part = self.stack[i:i + chunk]
+            mean = np.add(total, part, out=buffer[:len(part)])
+            mean /= size + 1
+            losses.append(self.of(mean) if self.batch is None else self.batch(mean, self.y, self.w))
+        return np.concatenate(losses)
 
 
 def _stack(oof_predictions: Sequence[np.ndarray], y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +186,7 @@ def _stack(oof_predictions: Sequence[np.ndarray], y: Any) -> tuple[np.ndarray, n
     shapes = {np.shape(p) for p in oof_predictions}
     if len(shapes) != 1:
         raise ValueError(f"all OOF predictions must have one shape; got shapes {sorted(shapes)}.")
-    stack = np.asarray(oof_predictions, dtype=float)
+    stack = np.stack([np.asarray(p) for p in oof_predictions]).astype(float, copy=False)
     y = np.asarray(y)
     if stack.ndim not in (2, 3) or stack.shape[1] != len(y):
         raise ValueError(
@@ -195,14 +211,17 @@ def _weights_array(sample_weight: Any, n: int) -> np.ndarray | None:
 
 
 def _greedy(losses: _Losses, max_iter: int, n_init: int) -> np.ndarray:
-    """Selection counts, with members in order of their single loss (ties: lower index)."""
-    counts = np.zeros(len(losses.stack), dtype=int)
-    counts[:n_init] = 1
-    total = losses.stack[:n_init].sum(axis=0)
+    """Selection counts; ties go to the better single loss, then the lower index."""
+    single = losses.singles()
+    rank = np.empty(len(single), dtype=int)
+    rank[np.argsort(single, kind="stable")] = np.arange(len(single))
+    counts = (rank < n_init).astype(int)
+    total = np.tensordot(counts.astype(float), losses.stack, axes=1)
     current = losses.of(total[None] / n_init)[0]
     for size in range(n_init, max_iter):
         trial = losses.added(total, size)
-        best = int(np.flatnonzero(trial <= trial.min() + _TIE * max(1.0, abs(trial.min())))[0])
+        tied = np.flatnonzero(trial <= trial.min() + _TIE * max(1.0, abs(trial.min())))
+        best = int(tied[np.argmin(rank[tied])])
         if not trial[best] < current - _TIE * max(1.0, abs(current)):
             break
         counts[best] += 1
@@ -255,10 +274,7 @@ def ensemble_selection(oof_predictions: Sequence[np.ndarray], y: Any, loss_fn: s
     if not (isinstance(max_iter, int) and isinstance(n_init, int) and 1 <= n_init <= max_iter):
         raise ValueError(f"need integers 1 <= n_init <= max_iter; got n_init={n_init!r}, max_iter={max_iter!r}.")
     losses = _Losses(loss_fn, stack, y, _weights_array(sample_weight, len(y)))
-    order = np.argsort(losses.of(losses.stack), kind="stable")
-    losses.stack = losses.stack[order]
-    counts = np.zeros(len(order), dtype=int)
-    counts[order] = _greedy(losses, max_iter, min(n_init, len(order)))
+    counts = _greedy(losses, max_iter, min(n_init, len(stack)))
     return counts / counts.sum()
 
 
@@ -315,7 +331,7 @@ def _out_of_selection(stack: np.ndarray, y: np.ndarray, w: np.ndarray | None, fo
         w_train = None if w is None else w[train]
         weights = ensemble_selection(list(stack[:, train]), y[train], loss_fn, sample_weight=w_train, **options)
         sub = _Losses(loss_fn, stack[:, train], y[train], w_train)
-        single[test] = stack[int(np.argmin(sub.of(sub.stack))), test]
+        single[test] = stack[int(np.argmin(sub.singles())), test]
         blend[test] = np.tensordot(weights, stack[:, test], axes=1)
     return single, blend
 
@@ -368,8 +384,7 @@ def choose_ensemble(oof_predictions: Sequence[np.ndarray], y: Any, loss_fn: str 
         raise ValueError(f"method must be 'cv', 'holdout' or 'naive' and n_splits an integer >= 2; "
                          f"got method={method!r}, n_splits={n_splits!r}.")
     options = {"max_iter": max_iter, "n_init": n_init}
-    full = _Losses(loss_fn, stack, y, w)
-    best = int(np.argmin(full.of(full.stack)))
+    best = int(np.argmin(_Losses(loss_fn, stack, y, w).singles()))
     weights = ensemble_selection(list(stack), y, loss_fn, sample_weight=w, **options)
     if method == "naive":
         scored, single, blend = np.ones(len(y), dtype=bool), stack[best], np.tensordot(weights, stack, axes=1)
@@ -379,8 +394,8 @@ def choose_ensemble(oof_predictions: Sequence[np.ndarray], y: Any, loss_fn: str 
         evaluated = [1] if method == "holdout" else range(n_splits)
         single, blend = _out_of_selection(stack, y, w, fold, evaluated, loss_fn, options)
         scored = np.isin(fold, evaluated)
-    rows = _Losses(loss_fn, stack[:, scored], y[scored], None if w is None else w[scored])
-    single_loss, ensemble_loss = rows.of(np.stack([single[scored], blend[scored]]))
+    pair = np.stack([single[scored], blend[scored]])
+    single_loss, ensemble_loss = _Losses(loss_fn, pair, y[scored], None if w is None else w[scored]).singles()
     use = bool(ensemble_loss < single_loss - margin * abs(single_loss) and np.count_nonzero(weights) > 1)
     if not use:
         weights = np.eye(len(stack))[best]

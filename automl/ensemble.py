@@ -210,34 +210,39 @@ def _weights_array(sample_weight: Any, n: int) -> np.ndarray | None:
     return w
 
 
-def _greedy(losses: _Losses, max_iter: int, n_init: int) -> np.ndarray:
-    """Selection counts; ties go to the better single loss, then the lower index."""
+def _greedy(losses: _Losses, max_iter: int, n_init: int, patience: int) -> np.ndarray:
+    """Selection counts of the best prefix; ties go to the better single loss, then lower index."""
     single = losses.singles()
     rank = np.empty(len(single), dtype=int)
     rank[np.argsort(single, kind="stable")] = np.arange(len(single))
     counts = (rank < n_init).astype(int)
     total = np.tensordot(counts.astype(float), losses.stack, axes=1)
-    current = losses.of(total[None] / n_init)[0]
+    best_loss, best_counts, stale = losses.of(total[None] / n_init)[0], counts.copy(), 0
     for size in range(n_init, max_iter):
         trial = losses.added(total, size)
         tied = np.flatnonzero(trial <= trial.min() + _TIE * max(1.0, abs(trial.min())))
-        best = int(tied[np.argmin(rank[tied])])
-        if not trial[best] < current - _TIE * max(1.0, abs(current)):
-            break
-        counts[best] += 1
-        total += losses.stack[best]
-        current = trial[best]
-    return counts
+        pick = int(tied[np.argmin(rank[tied])])
+        counts[pick] += 1
+        total += losses.stack[pick]
+        if trial[pick] < best_loss - _TIE * max(1.0, abs(best_loss)):
+            best_loss, best_counts, stale = trial[pick], counts.copy(), 0
+        else:
+            stale += 1
+            if stale > patience:
+                break
+    return best_counts
 
 
 def ensemble_selection(oof_predictions: Sequence[np.ndarray], y: Any, loss_fn: str | LossFn, *,
-                       max_iter: int = 50, sample_weight: Any = None, n_init: int = 1) -> np.ndarray:
+                       max_iter: int = 50, sample_weight: Any = None, n_init: int = 1,
+                       patience: int = 5) -> np.ndarray:
     """Greedy forward ensemble selection with replacement (Caruana et al., 2004).
 
     Starts from the ``n_init`` best members by their own loss ("sorted initialization"),
-    then repeatedly adds the member (possibly again) whose addition lowers the loss of the
-    averaged predictions most; stops when no addition improves it or after ``max_iter``
-    members in total. Ties go to the member with the lower single loss, then the lower index.
+    then repeatedly adds the member (possibly again) whose addition gives the lowest loss of
+    the averaged predictions; stops after ``patience`` steps without improvement or at
+    ``max_iter`` members in total, and returns the best ensemble met on the way. Ties go to
+    the member with the lower single loss, then the lower index.
 
     Parameters
     ----------
@@ -255,6 +260,9 @@ def ensemble_selection(oof_predictions: Sequence[np.ndarray], y: Any, loss_fn: s
     sample_weight : array-like of shape (n_samples,), optional
     n_init : int, default=1
         Number of best members the ensemble starts from.
+    patience : int, default=5
+        Steps without improvement tolerated; steps that do not improve still let weights
+        such as 2/3 : 1/3 be reached. 0 stops at the first step that does not improve.
 
     Returns
     -------
@@ -271,10 +279,12 @@ def ensemble_selection(oof_predictions: Sequence[np.ndarray], y: Any, loss_fn: s
     [0.5, 0.5]
     """
     stack, y = _stack(oof_predictions, y)
-    if not (isinstance(max_iter, int) and isinstance(n_init, int) and 1 <= n_init <= max_iter):
-        raise ValueError(f"need integers 1 <= n_init <= max_iter; got n_init={n_init!r}, max_iter={max_iter!r}.")
+    if not (all(isinstance(v, int) for v in (max_iter, n_init, patience)) and 1 <= n_init <= max_iter
+            and patience >= 0):
+        raise ValueError(f"need integers 1 <= n_init <= max_iter and patience >= 0; got n_init={n_init!r}, "
+                         f"max_iter={max_iter!r}, patience={patience!r}.")
     losses = _Losses(loss_fn, stack, y, _weights_array(sample_weight, len(y)))
-    counts = _greedy(losses, max_iter, min(n_init, len(stack)))
+    counts = _greedy(losses, max_iter, min(n_init, len(stack)), patience)
     return counts / counts.sum()
 
 

@@ -42,6 +42,8 @@ MAX_START_FAILURES = 3
 MEMORY_POLL_INTERVAL = 0.05
 #: Longest sleep of the monitor thread between two looks at the workers.
 IDLE_POLL_INTERVAL = 0.5
+#: Seconds a worker may take to start (and import the preload modules) before it is killed.
+START_TIMEOUT = 120.0
 _WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_worker_main.py")
 
 
@@ -89,6 +91,7 @@ class _Worker:
         self.tasks = Connection(task_w, readable=False)
         self.results = Connection(result_r, writable=False)
         self.ready = False
+        self.launched = time.monotonic()
         self.task: Task | None = None
         self.tasks.send_bytes(init_message)
 
@@ -248,7 +251,7 @@ class PoolCore:
         try:
             while worker.results.poll():
                 message = pickle.loads(worker.results.recv_bytes())
-                if message[0] == "ready":
+                if message == "ready":
                     worker.ready = True
                     self.start_failures = 0
                     continue
@@ -292,6 +295,9 @@ class PoolCore:
 
     def _enforce_limits(self) -> None:
         now = time.monotonic()
+        for worker in [w for w in self.workers if not w.ready]:
+            if now - worker.launched > START_TIMEOUT:
+                self._lose(worker)
         for worker in [w for w in self.workers if w.task is not None]:
             task = worker.task
             if worker.results.poll():  # a result (or the worker's death) came first
@@ -309,9 +315,9 @@ class PoolCore:
                                "memory_limit_mb or make the task lighter.")
 
     def _break(self, reason: str) -> None:
-        self.broken = reason
         self.closing = True
         with self.lock:
+            self.broken = reason
             tasks = [*self.pending, *(w.task for w in self.workers if w.task is not None)]
             self.pending.clear()
         for worker in self.workers:

@@ -11,7 +11,7 @@ Protocol, over two pipes wrapped in :class:`multiprocessing.connection.Connectio
 * parent -> worker, first message: ``pickle({"sys_path", "preload", "threads"})``;
   then one message per task: ``pickle((task_id, payload))`` where ``payload`` is
   ``cloudpickle((fn, args, kwargs))``.
-* worker -> parent: ``pickle(("ready", pid))`` once started; then per task
+* worker -> parent: ``pickle("ready")`` once started; then per task
   ``pickle((task_id, status, error, has_value))``, followed, when ``has_value``, by one
   message holding ``cloudpickle(value)``.
 
@@ -37,6 +37,7 @@ if __name__ == "__main__":
         del sys.path[0]
 
 import contextlib
+import faulthandler
 import importlib
 import os
 import pickle
@@ -136,6 +137,7 @@ def _watch_parent(alive_fd: int, parent_pid: int) -> None:
 def main(argv: list[str]) -> None:
     """Serve tasks until the task pipe closes (see the module docstring for the protocol)."""
     task_fd, result_fd, alive_fd, parent_pid = (int(arg) for arg in argv[1:5])
+    faulthandler.enable()  # a segfaulting task leaves its traceback on stderr
     threading.Thread(
         target=_watch_parent, args=(alive_fd, parent_pid), name="parent-watch", daemon=True
     ).start()
@@ -145,7 +147,7 @@ def main(argv: list[str]) -> None:
     sys.path[:] = init["sys_path"]
     for module in init["preload"]:
         importlib.import_module(module)
-    results.send_bytes(pickle.dumps(("ready", os.getpid())))
+    results.send_bytes(pickle.dumps("ready"))
     while True:
         try:
             task_id, payload = pickle.loads(tasks.recv_bytes())

@@ -204,8 +204,6 @@ class WorkerPool:
         core = self._core
         if self._closed:
             raise RuntimeError("This WorkerPool was shut down; create a new pool to submit tasks.")
-        if core.broken is not None:
-            raise RuntimeError(f"This WorkerPool is broken: {core.broken}")
         if not callable(fn):
             raise TypeError(f"fn must be callable; got {fn!r} of type {type(fn).__name__}.")
         limit = _check_limit("time_limit", time_limit, "seconds")
@@ -220,6 +218,8 @@ class WorkerPool:
         with self._id_lock:
             task_id, self._next_id = self._next_id, self._next_id + 1
         with core.lock:
+            if core.broken is not None:
+                raise RuntimeError(f"This WorkerPool is broken: {core.broken}")
             core.pending.append(Task(task_id, payload, limit))
             core.unfinished += 1
         core.wake()
@@ -231,8 +231,9 @@ class WorkerPool:
         Parameters
         ----------
         timeout : float or None
-            Longest wait in seconds; None waits until a task finishes. Returns an empty
-            list at once when no task is queued or running, and after ``timeout``.
+            Longest wait in seconds (a negative one counts as 0); None waits until a task
+            finishes. Returns an empty list at once when no task is queued or running, and
+            after ``timeout`` when none finished.
 
         Returns
         -------
@@ -250,7 +251,7 @@ class WorkerPool:
             if core.unfinished == 0 and core.finished.empty():
                 return []
         try:
-            finished = [core.finished.get(timeout=timeout)]
+            finished = [core.finished.get(timeout=None if timeout is None else max(timeout, 0.0))]
         except queue.Empty:
             return []
         while not core.finished.empty():

@@ -133,16 +133,14 @@ def test_unpicklable_return_value_is_an_error():
 
 
 def test_large_result_is_read_while_the_parent_is_busy():
-    size = 64 * 2**20
+    size = 8 * 2**20  # 128 times a pipe's buffer: the worker would block if nobody read
     with WorkerPool(1) as pool:
         warm_up(pool)
-        start = time.monotonic()
         pool.submit(bytes, size)
-        time.sleep(1.5)  # the parent does not call wait() meanwhile
+        time.sleep(1.0)  # the parent does not call wait() meanwhile
         (result,) = collect(pool, 1).values()
     assert result.status == "ok" and len(result.value) == size
-    assert result.duration < 1.0, "the result stayed stuck in the pipe"
-    assert time.monotonic() - start >= 1.5
+    assert result.duration < 0.8, "the result stayed stuck in the pipe"
 
 
 # --- limits and crashes ----------------------------------------------------------------

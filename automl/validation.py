@@ -433,13 +433,13 @@ def _refuse_continuous(values: np.ndarray) -> None:
 
 def _check_class_counts(codes: np.ndarray, classes: np.ndarray,
                         sample_weight: np.ndarray | None) -> None:
-    counts = np.bincount(codes, minlength=len(classes))
+    counts, labels = np.bincount(codes, minlength=len(classes)), classes.tolist()
     if len(classes) < 2:
-        raise ValueError(f"y has only one class ({classes[0]!r}, {counts[0]} rows): a "
+        raise ValueError(f"y has only one class ({labels[0]!r}, {counts[0]} rows): a "
                          "classifier needs at least two classes; check the target column.")
     rare = np.flatnonzero(counts < 2)
     if rare.size:
-        listed = ", ".join(f"{classes[i]!r}: {counts[i]}" for i in rare[:10])
+        listed = ", ".join(f"{labels[i]!r}: {counts[i]}" for i in rare[:10])
         raise ValueError(
             f"{rare.size} class(es) of y have a single row ({listed}); stratified "
             "cross-validation needs at least 2 rows per class. Drop or merge those "

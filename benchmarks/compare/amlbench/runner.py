@@ -66,8 +66,10 @@ def done_keys(results: Path, retry_failed: bool = False) -> set:
     return keys
 
 
-def env_python(system: System, envs: Path = ENVS) -> Path | None:
-    """The system's environment's interpreter, or None if its setup did not finish."""
+def env_python(system: System, envs: Path | None = None) -> Path | None:
+    """The system's environment's interpreter (under ``envs``, default ``.envs/``), or
+    None if its setup did not finish."""
+    envs = ENVS if envs is None else envs
     if not (envs / system.env / ".ok").exists():
         return None
     return envs / system.env / "bin" / "python"
@@ -181,15 +183,17 @@ def plan(systems: list, datasets: dict, splits: list, budget: float) -> list:
 
 def run_all(jobs: list, datasets: dict, results: Path, *, cores: int = 2,
             kill_factor: float = 3.0, kill_margin: float = 60.0,
-            retry_failed: bool = False, keep: bool = False) -> int:
+            retry_failed: bool = False, keep: bool = False,
+            workroot: Path | None = None) -> int:
     """Run the jobs not yet in ``results``, appending each record as it finishes.
 
-    Jobs of a system whose environment is not set up are skipped and not recorded.
+    Jobs of a system whose environment is not set up are skipped and not recorded. Job
+    folders go under ``workroot`` (default ``.work/``) and are deleted unless ``keep``.
     Returns the number of jobs run.
     """
     done, ran = done_keys(results, retry_failed), 0
     results.parent.mkdir(parents=True, exist_ok=True)
-    workroot = HERE / ".work"
+    workroot = HERE / ".work" if workroot is None else workroot
     for job in jobs:
         if job.key in done:
             continue

@@ -1,0 +1,6 @@
+"""Make ``amlbench`` importable when the tests run from any folder."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -49,13 +49,23 @@ _WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_work
 
 @dataclass
 class Task:
-    """A submitted task: its pickled call, its limit, and when it started in a worker."""
+    """A submitted task: its pickled call, its limit, and when its clock started.
+
+    The clock starts when the task gets one of the pool's ``n_workers`` slots (see
+    :meth:`automl.workers.WorkerPool.submit`), not when a worker process picks it up.
+    """
 
     task_id: int
     payload: bytes
     time_limit: float | None
-    started: float = math.nan
+    clock_start: float = math.nan
     deadline: float = math.inf
+
+    def start_clock(self, now: float) -> None:
+        """Start counting the task's time (and set its deadline) from ``now``."""
+        self.clock_start = now
+        if self.time_limit is not None:
+            self.deadline = now + self.time_limit
 
 
 def _describe_exit(returncode: int) -> str:
@@ -134,8 +144,12 @@ class _Worker:
 
 
 class PoolCore:
-    """Workers, queues and the monitor thread; kept apart from :class:`~automl.workers.WorkerPool` so that
-    the thread holds no reference to the pool object and the pool can be garbage-collected."""
+    """The workers, the task queues and the monitor thread that drives them.
+
+    Kept apart from :class:`~automl.workers.WorkerPool` so that the thread holds no
+    reference to the pool object, which can then be garbage-collected (its finalizer
+    calls :meth:`shutdown`).
+    """
 
     def __init__(self, n_workers: int, threads: int, memory_limit_mb: float | None,
                  preload: Sequence[str]) -> None:
@@ -170,6 +184,7 @@ class PoolCore:
     # -- called from any thread ---------------------------------------------------------
 
     def wake(self) -> None:
+        """Interrupt the monitor thread's wait (after a submission or for shutdown)."""
         with self.wake_lock:
             if self.wake_w is None:
                 return
@@ -179,6 +194,7 @@ class PoolCore:
                 pass
 
     def shutdown(self) -> None:
+        """Ask the monitor thread to kill every worker, and wait for it unless called from it."""
         self.closing = True
         self.wake()
         if threading.current_thread() is not self.thread:
@@ -198,10 +214,14 @@ class PoolCore:
             self._cleanup()
 
     def _finish(self, task: Task, status: str, value: bytes | None, error: str | None) -> None:
-        duration = 0.0 if math.isnan(task.started) else time.monotonic() - task.started
+        now = time.monotonic()
+        duration = 0.0 if math.isnan(task.clock_start) else now - task.clock_start
         self.finished.put((task, status, value, error, duration))
         with self.lock:
             self.unfinished -= 1
+            waiting = [t for t in self.pending if math.isnan(t.clock_start)]
+            if waiting:  # the slot this task held passes to the oldest waiting task
+                waiting[0].start_clock(now)
 
     def _dispatch(self) -> None:
         for worker in self.workers:
@@ -211,15 +231,13 @@ class PoolCore:
                 if not self.pending:
                     return
                 task = self.pending.popleft()
-            task.started = time.monotonic()
-            if task.time_limit is not None:
-                task.deadline = task.started + task.time_limit
+            if math.isnan(task.clock_start):
+                task.start_clock(time.monotonic())
             worker.task = task
             try:
                 worker.tasks.send_bytes(pickle.dumps((task.task_id, task.payload)))
             except OSError:  # the worker died before it got the whole task: run it elsewhere
                 worker.task = None
-                task.started, task.deadline = math.nan, math.inf
                 with self.lock:
                     self.pending.appendleft(task)
 
@@ -228,10 +246,9 @@ class PoolCore:
         timeout = IDLE_POLL_INTERVAL
         if busy and self.memory_limit_mb is not None:
             timeout = MEMORY_POLL_INTERVAL
-        now = time.monotonic()
-        for task in busy:
-            timeout = min(timeout, task.deadline - now)
-        return max(timeout, 0.0)
+        with self.lock:
+            deadlines = [task.deadline for task in (*busy, *self.pending)]
+        return max(min([timeout, *(d - time.monotonic() for d in deadlines)]), 0.0)
 
     def _poll(self, timeout: float) -> None:
         by_connection = {worker.results: worker for worker in self.workers}
@@ -298,6 +315,14 @@ class PoolCore:
         for worker in [w for w in self.workers if not w.ready]:
             if now - worker.launched > START_TIMEOUT:
                 self._lose(worker)
+        with self.lock:
+            expired = [task for task in self.pending if now >= task.deadline]
+            for task in expired:
+                self.pending.remove(task)
+        for task in expired:
+            self._finish(task, "timeout", None,
+                         f"The task's time limit of {task.time_limit:g} s ran out while it waited "
+                         "for a worker process to start; give it a larger time_limit.")
         for worker in [w for w in self.workers if w.task is not None]:
             task = worker.task
             if worker.results.poll():  # a result (or the worker's death) came first

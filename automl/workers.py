@@ -35,6 +35,7 @@ import numbers
 import pickle
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ class TaskResult:
     error : str or None
         For a failure: ``"Type: message"`` then a short traceback, or what stopped the task.
     duration : float
-        Wall-clock seconds from the task's start in a worker to its result.
+        Wall-clock seconds from the start of the task's clock (see
+        :meth:`WorkerPool.submit`) to its result.
 
     Examples
     --------
@@ -109,9 +111,10 @@ class WorkerPool:
         stopped with status ``"memout"``. Checked every 0.05 s.
     preload : sequence of str, default=()
         Modules each worker imports before it takes its first task (e.g.
-        ``("numpy", "pandas", "sklearn")``): a worker, and a replacement worker, is only
-        given a task once they are imported, so their import time never eats into a
-        task's time limit.
+        ``("numpy", "pandas", "sklearn")``), so that the imports run while the caller
+        is still busy (preparing data, say) instead of inside the first tasks. A task
+        that waits for a starting worker has its clock running all the same (see
+        :meth:`submit`).
 
     Attributes
     ----------
@@ -122,8 +125,8 @@ class WorkerPool:
 
     Notes
     -----
-    Tasks beyond ``n_workers`` wait in a queue; a task's time limit counts from the moment
-    it starts in a worker. Each result is read in a background thread the moment it
+    Tasks beyond ``n_workers`` wait in a queue, their clocks not running (see
+    :meth:`submit`). Each result is read in a background thread the moment it
     arrives and kept until :meth:`wait` returns it. Tasks still running or queued at
     :meth:`shutdown` get no result. POSIX only.
 
@@ -186,8 +189,11 @@ class WorkerPool:
         fn : callable
             Pickled with cloudpickle, like ``args`` and ``kwargs``.
         time_limit : float or None
-            Seconds the task may run once started; past it the worker is killed and the
-            task gets status ``"timeout"``.
+            Seconds the task may take. Its clock starts when it gets one of the
+            ``n_workers`` slots: at once if ``n_free > 0`` at submission, else when an
+            earlier task finishes. Time spent waiting for a (replacement) worker process
+            to start counts, so a limit taken from a deadline keeps that deadline. Past
+            the limit the worker is killed and the task gets status ``"timeout"``.
 
         Returns
         -------
@@ -217,10 +223,13 @@ class WorkerPool:
             ) from exc
         with self._id_lock:
             task_id, self._next_id = self._next_id, self._next_id + 1
+        task = Task(task_id, payload, limit)
         with core.lock:
             if core.broken is not None:
                 raise RuntimeError(f"This WorkerPool is broken: {core.broken}")
-            core.pending.append(Task(task_id, payload, limit))
+            if core.unfinished < self.n_workers:
+                task.start_clock(time.monotonic())
+            core.pending.append(task)
             core.unfinished += 1
         core.wake()
         return task_id

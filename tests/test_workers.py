@@ -224,6 +224,33 @@ def test_more_tasks_than_workers_queue_and_all_finish():
     assert [results[i].value for i in ids] == list(range(9))
 
 
+def test_a_queued_task_starts_its_clock_only_when_it_gets_a_slot():
+    with WorkerPool(1) as pool:
+        warm_up(pool)
+        first = pool.submit(sleep_and_return, 0.6, value="first")
+        queued = pool.submit(sleep_and_return, 0.0, value="queued", time_limit=0.4)
+        results = collect(pool, 2)
+    assert results[first].status == "ok"
+    assert results[queued].status == "ok" and results[queued].value == "queued"
+    assert results[queued].duration < 0.4
+
+
+def test_waiting_for_a_starting_worker_counts_against_the_time_limit(tmp_path, monkeypatch):
+    (tmp_path / "automl_test_slow_import.py").write_text("import time\ntime.sleep(1.5)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # the workers get the parent's sys.path
+    with WorkerPool(1, preload=("automl_test_slow_import",)) as pool:
+        start = time.monotonic()
+        short = pool.submit(sleep_and_return, 0.0, time_limit=0.5)
+        (result,) = collect(pool, 1).values()
+        elapsed = time.monotonic() - start
+        longer = pool.submit(sleep_and_return, 0.0, value="ran", time_limit=30)
+        later = collect(pool, 1)
+    assert result.task_id == short and result.status == "timeout"
+    assert "waited for a worker process to start" in result.error
+    assert 0.5 <= elapsed < 1.4  # stopped at its limit, before the worker was ready
+    assert later[longer].status == "ok" and later[longer].value == "ran"
+
+
 def test_wait_returns_empty_after_its_timeout_or_at_once_when_idle():
     with WorkerPool(1) as pool:
         start = time.monotonic()

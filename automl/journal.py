@@ -109,14 +109,24 @@ class Fingerprint:
             if mine[name] == theirs[name]:
                 continue
             if name == "data":
-                parts = [k for k in sorted(set(mine["data"]) | set(theirs["data"]))
-                         if mine["data"].get(k) != theirs["data"].get(k)]
-                out.append(f"data ({', '.join(parts)})")
+                out.append(f"data ({_data_differences(mine['data'], theirs['data'])})")
             elif name == "space":
                 out.append("space (the search space)")
             else:
                 out.append(f"{name} (journal: {mine[name]!r}, now: {theirs[name]!r})")
         return out
+
+
+def _data_differences(mine: dict[str, Any], theirs: dict[str, Any]) -> str:
+    parts = []
+    for key in sorted(set(mine) | set(theirs)):
+        if mine.get(key) == theirs.get(key):
+            continue
+        if key == "hash":
+            parts.append("hash")
+        else:
+            parts.append(f"{key}: journal {str(mine.get(key))[:60]}, now {str(theirs.get(key))[:60]}")
+    return "; ".join(parts)
 
 
 def _describe(value: Any) -> Any:
@@ -200,10 +210,11 @@ def make_fingerprint(X: Any, y: Any, *, space: Any, task: str, metric: Any = Non
 # low-level durable file operations
 
 
-def _fsync_dir(folder: Path) -> None:
+def _fsync_path(path: Path) -> None:
+    """fsync a file or a folder (POSIX; elsewhere folders cannot be opened)."""
     if os.name != "posix":
         return
-    fd = os.open(folder, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -228,7 +239,7 @@ def _atomic_write(target: Path, write: Any) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-    _fsync_dir(target.parent)
+    _fsync_path(target.parent)
 
 
 def _append_line(path: Path, event: dict[str, Any]) -> None:
@@ -260,7 +271,7 @@ def _read_events(path: Path) -> tuple[list[dict[str, Any]], int, list[int]]:
     end = raw.rfind(b"\n") + 1
     if end < len(raw):
         os.truncate(path, end)
-        _fsync_file(path)
+        _fsync_path(path)
     events: list[dict[str, Any]] = []
     bad: list[int] = []
     for number, line in enumerate(raw[:end].splitlines(), start=1):
@@ -276,16 +287,12 @@ def _read_events(path: Path) -> tuple[list[dict[str, Any]], int, list[int]]:
 
 
 def _is_event(event: Any) -> bool:
-    return (isinstance(event, dict) and event.get("event") in ("started", "finished")
-            and isinstance(event.get("trial_id"), int) and not isinstance(event["trial_id"], bool))
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """A "started" event with its config, or a "finished" one with every record key."""
+    if not isinstance(event, dict) or type(event.get("trial_id")) is not int:
+        return False
+    if event.get("event") == "started":
+        return "config" in event and type(event.get("attempt", 1)) is int
+    return event.get("event") == "finished" and all(key in event for key in RECORD_KEYS)
 
 
 # ---------------------------------------------------------------------------------------
@@ -335,7 +342,7 @@ class JournalState:
 
 
 def _crashed_record(started: dict[str, Any]) -> dict[str, Any]:
-    attempts = started["attempt"]
+    attempts = started.get("attempt", 1)
     return {
         "trial_id": started["trial_id"], "config": started["config"],
         "algorithm": started.get("algorithm"), "status": "crashed", "loss": math.nan,
@@ -359,14 +366,14 @@ def _build_state(events: list[dict[str, Any]], cut: int) -> tuple[JournalState, 
     for trial_id in sorted(set(started) - set(finished)):
         record = _crashed_record(started[trial_id])
         state.crashed.append(record)
-        if started[trial_id]["attempt"] < MAX_ATTEMPTS:
-            state.retry.append(PendingTrial(trial_id, record["config"], record["seed"],
-                                            started[trial_id]["attempt"]))
+        attempts = started[trial_id].get("attempt", 1)
+        if attempts < MAX_ATTEMPTS:
+            state.retry.append(PendingTrial(trial_id, record["config"], record["seed"], attempts))
         else:
             state.records.append(record)
     ids = set(started) | set(finished)
     state.next_trial_id = max(ids) + 1 if ids else 0
-    attempts = {trial_id: event["attempt"] for trial_id, event in started.items()}
+    attempts = {trial_id: event.get("attempt", 1) for trial_id, event in started.items()}
     return state, attempts, set(finished)
 
 

@@ -131,9 +131,10 @@ def test_garbage_and_duplicate_lines_are_skipped(tmp_path):
         journal.record_finished(record(0))
     line = (tmp_path / EVENTS).read_bytes()
     with open(tmp_path / EVENTS, "ab") as handle:
-        handle.write(b"not json at all\n" + line + b'{"event": "other", "trial_id": 5}\n')
+        handle.write(b"not json at all\n" + line + b'{"event": "other", "trial_id": 5}\n'
+                     + b'{"event": "finished", "trial_id": 6, "status": "ok"}\n')
     with Journal(tmp_path, FP) as journal:
-        with pytest.warns(RuntimeWarning, match=r"lines \[2, 4\] are not journal events"):
+        with pytest.warns(RuntimeWarning, match=r"lines \[2, 4, 5\] are not journal events"):
             state = journal.load()
     assert [r["trial_id"] for r in state.records] == [0]
 
@@ -156,6 +157,9 @@ def test_fingerprint_is_stable_and_sees_changes():
     changed.loc[3, "num"] += 1.0
     assert base.differences(make_fingerprint(changed, y, space={"s": 1}, task="binary",
                             metric="roc_auc", cv=5, random_state=0)) == ["data (hash)"]
+    fewer = base.differences(make_fingerprint(X.iloc[:20], y[:20], space={"s": 1}, task="binary",
+                             metric="roc_auc", cv=5, random_state=0))[0]
+    assert "shape: journal [30, 2], now [20, 2]" in fewer
     renamed = X.rename(columns={"num": "other"})
     assert "columns" in base.differences(make_fingerprint(renamed, y, space={"s": 1},
                                          task="binary", metric="roc_auc", cv=5,
@@ -166,14 +170,24 @@ def test_fingerprint_is_stable_and_sees_changes():
     assert Fingerprint.from_dict(base.to_dict()) == base
 
 
+class Splitter:
+    def __init__(self, n_splits: int) -> None:
+        self.n_splits = n_splits
+
+    def __repr__(self) -> str:
+        return f"Splitter(n_splits={self.n_splits})"
+
+
 def test_fingerprint_accepts_arrays_and_objects():
-    from sklearn.model_selection import StratifiedKFold
     fp = make_fingerprint(np.arange(12.0).reshape(4, 3), [0, 1, 0, 1], space={}, task="binary",
-                          cv=StratifiedKFold(3, shuffle=True, random_state=1),
-                          metric=math.sqrt, random_state=np.int64(3))
+                          cv=Splitter(3), metric=math.sqrt, random_state=np.int64(3))
     json.dumps(fp.to_dict())
     assert fp.data["shape"] == [4, 3] and fp.random_state == 3
-    assert "StratifiedKFold" in fp.cv and fp.metric.endswith("sqrt")
+    assert fp.cv == "Splitter(n_splits=3)" and fp.metric == "math.sqrt"
+    assert make_fingerprint(np.eye(4), [0, 1, 0, 1], space={}, task="binary",
+                            cv=Splitter(5)).differences(
+        make_fingerprint(np.eye(4), [0, 1, 0, 1], space={}, task="binary", cv=Splitter(3))
+    ) == ["cv (journal: 'Splitter(n_splits=5)', now: 'Splitter(n_splits=3)')"]
 
 
 def test_a_journal_of_another_run_is_refused(tmp_path):

@@ -100,7 +100,7 @@ class BaseSampler:
         if config is None:
             config = self._propose(rng, names)
         self._record(config, math.nan, "pending")
-        return copy.deepcopy(config)
+        return config
 
     def _next_startup(self, allowed: frozenset[str] | None) -> dict[str, Any] | None:
         for i, config in enumerate(self._queue):
@@ -126,7 +126,8 @@ class BaseSampler:
             loss = math.nan
         if isinstance(loss, (bool, np.bool_)) or not isinstance(loss, numbers.Real):
             raise TypeError(f"loss must be a real number (or None/NaN); got {loss!r}.")
-        self._record(self._checked(config, "config"), float(loss), status)
+        self.space.validate(config)
+        self._record(config, float(loss), status)
 
     def _propose(self, rng: np.random.Generator,
                  allowed: frozenset[str] | None) -> dict[str, Any]:  # pragma: no cover

@@ -7,12 +7,13 @@ the parameter's bounds ``[low, high]``:
 * :func:`truncnorm_logpdf` / :func:`truncnorm_sample` for real-valued parameters;
 * :func:`discrete_logpmf` for integers: the mass of the truncated normal over the cell
   ``[z(k - 1/2), z(k + 1/2)]`` of integer ``k``, so the masses of all integers sum to one;
-* :func:`categorical_probs` / :func:`categorical_sample` for categories: the
+* :func:`categorical_logpmf` / :func:`categorical_sample` for categories: the
   Aitchison-Aitken kernel, most of the mass on the observed category and a smoothing
   share spread evenly over all categories.
 
-The normal CDF is computed in log space from a Chebyshev approximation of ``erfc``
-(relative error below 1.2e-7 everywhere), so far tails do not underflow to ``log(0)``.
+Normal masses come from a Chebyshev approximation of ``erfc`` (relative error below
+1.2e-7 on each tail), always taking the nearer tails, so masses far from the mean stay
+accurate instead of cancelling to zero.
 
 Examples
 --------
@@ -29,59 +30,54 @@ import math
 import numpy as np
 
 __all__ = [
-    "log_ndtr",
-    "log_diff_ndtr",
+    "normal_tail",
+    "normal_mass",
     "truncnorm_logpdf",
     "truncnorm_sample",
     "discrete_logpmf",
     "categorical_probs",
+    "categorical_logpmf",
+    "categorical_mass",
     "categorical_sample",
 ]
 
-_LOG_HALF = math.log(0.5)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_TINY = 1e-300
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _ERFC_COEFS = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
                -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223)
 
 
-def _log_erfc_nonneg(z: np.ndarray) -> np.ndarray:
-    """``log(erfc(z))`` for ``z >= 0``, accurate deep into the tail."""
+def normal_tail(x: np.ndarray) -> np.ndarray:
+    """``P(Z > x)`` for a standard normal ``Z`` and ``x >= 0``, with small relative error.
+
+    Examples
+    --------
+    >>> float(np.round(normal_tail(np.array(1.0)), 5))
+    0.15866
+    """
+    z = np.asarray(x, dtype=float) * _INV_SQRT2
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = np.full_like(t, _ERFC_COEFS[0])
+    poly = _ERFC_COEFS[0]
     for coef in _ERFC_COEFS[1:]:
         poly = poly * t + coef
-    return np.log(t) - z * z + poly
+    return 0.5 * t * np.exp(poly - z * z)
 
 
-def log_ndtr(x: np.ndarray) -> np.ndarray:
-    """Logarithm of the standard normal CDF, elementwise.
-
-    Examples
-    --------
-    >>> float(np.round(np.exp(log_ndtr(np.array(0.0))), 6))
-    0.5
-    """
-    x = np.asarray(x, dtype=float)
-    z = np.abs(x) / math.sqrt(2.0)
-    log_tail = _LOG_HALF + _log_erfc_nonneg(z)  # log(Phi(-|x|))
-    return np.where(x <= 0.0, log_tail, np.log1p(-np.exp(log_tail)))
-
-
-def log_diff_ndtr(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """``log(Phi(hi) - Phi(lo))`` for ``lo <= hi``, elementwise and tail-safe.
+def normal_mass(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``Phi(hi) - Phi(lo)`` for ``lo <= hi``, elementwise, computed from the nearer tails.
 
     Examples
     --------
-    >>> float(np.round(np.exp(log_diff_ndtr(np.array(-1.0), np.array(1.0))), 4))
+    >>> float(np.round(normal_mass(np.array(-1.0), np.array(1.0)), 4))
     0.6827
+    >>> bool(normal_mass(np.array(8.0), np.array(9.0)) > 0)
+    True
     """
-    lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
-    flip = lo > 0.0  # both in the upper tail: use the mirror image, which is accurate
-    a = np.where(flip, -hi, lo)
-    b = np.where(flip, -lo, hi)
-    log_b = log_ndtr(b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return log_b + np.log1p(-np.exp(np.minimum(log_ndtr(a) - log_b, 0.0)))
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    t_lo, t_hi = normal_tail(np.abs(lo)), normal_tail(np.abs(hi))
+    inner = np.where(hi <= 0.0, t_hi - t_lo, 1.0 - t_lo - t_hi)
+    return np.maximum(np.where(lo >= 0.0, t_lo - t_hi, inner), _TINY)
 
 
 def truncnorm_logpdf(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray,
@@ -96,15 +92,15 @@ def truncnorm_logpdf(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray,
     True
     """
     u = (np.asarray(x) - mu) / sigma
-    log_norm = log_diff_ndtr((low - mu) / sigma, (high - mu) / sigma)
+    log_norm = np.log(normal_mass((low - mu) / sigma, (high - mu) / sigma))
     return -0.5 * u * u - np.log(sigma) - _LOG_SQRT_2PI - log_norm
 
 
-def truncnorm_sample(mu: np.ndarray, sigma: np.ndarray, low: float, high: float,
-                     rng: np.random.Generator) -> np.ndarray:
-    """One draw per ``(mu, sigma)`` pair from the normal truncated to ``[low, high]``.
+def truncnorm_sample(mu: np.ndarray, sigma: np.ndarray, low: np.ndarray | float,
+                     high: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
+    """One draw per element of the broadcast ``(mu, sigma, low, high)``.
 
-    Rejection sampling: with ``mu`` inside the bounds every round accepts at least a
+    Rejection sampling: with ``mu`` inside its bounds every round accepts at least a
     third of the draws, so a handful of vectorised rounds suffice.
 
     Examples
@@ -114,16 +110,17 @@ def truncnorm_sample(mu: np.ndarray, sigma: np.ndarray, low: float, high: float,
     >>> bool(z.min() >= -0.5 and z.max() <= 0.1)
     True
     """
-    mu, sigma = np.broadcast_arrays(np.asarray(mu, dtype=float), np.asarray(sigma, dtype=float))
+    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (mu, sigma, low, high)))
+    mu, sigma, low, high = (a.ravel() for a in arrays)
     out = rng.normal(mu, sigma)
     todo = np.flatnonzero((out < low) | (out > high))
     for _ in range(64):
         if todo.size == 0:
-            return out
+            break
         out[todo] = rng.normal(mu[todo], sigma[todo])
-        todo = todo[(out[todo] < low) | (out[todo] > high)]
-    out[todo] = rng.uniform(low, high, size=todo.size)  # practically unreachable
-    return out
+        todo = todo[(out[todo] < low[todo]) | (out[todo] > high[todo])]
+    out[todo] = rng.uniform(low[todo], high[todo])  # practically unreachable
+    return out.reshape(arrays[0].shape)
 
 
 def discrete_logpmf(cell_lo: np.ndarray, cell_hi: np.ndarray, mu: np.ndarray,
@@ -140,36 +137,90 @@ def discrete_logpmf(cell_lo: np.ndarray, cell_hi: np.ndarray, mu: np.ndarray,
     >>> float(np.round(p.sum(), 6))
     1.0
     """
-    log_cell = log_diff_ndtr((cell_lo - mu) / sigma, (cell_hi - mu) / sigma)
-    return log_cell - log_diff_ndtr((low - mu) / sigma, (high - mu) / sigma)
+    cell = normal_mass((cell_lo - mu) / sigma, (cell_hi - mu) / sigma)
+    return np.log(cell / normal_mass((low - mu) / sigma, (high - mu) / sigma))
 
 
 def categorical_probs(observed: np.ndarray, n_choices: int, smoothing: float) -> np.ndarray:
     """Aitchison-Aitken kernels: one row of category probabilities per observation.
 
     Row ``i`` puts ``1 - smoothing`` on category ``observed[i]`` and spreads
-    ``smoothing`` evenly over all ``n_choices`` categories.
+    ``smoothing`` evenly over all ``n_choices`` categories; an observation of ``-1``
+    stands for the prior and gives a uniform row.
 
     Examples
     --------
-    >>> categorical_probs(np.array([0, 2]), 3, 0.3)
-    array([[0.8, 0.1, 0.1],
-           [0.1, 0.1, 0.8]])
+    >>> categorical_probs(np.array([0, 2, -1]), 3, 0.3)
+    array([[0.8       , 0.1       , 0.1       ],
+           [0.1       , 0.1       , 0.8       ],
+           [0.33333333, 0.33333333, 0.33333333]])
     """
+    observed = np.asarray(observed, dtype=int)
     probs = np.full((len(observed), n_choices), smoothing / n_choices)
-    probs[np.arange(len(observed)), np.asarray(observed, dtype=int)] += 1.0 - smoothing
+    rows = np.flatnonzero(observed >= 0)
+    probs[rows, observed[rows]] += 1.0 - smoothing
+    probs[observed < 0] = 1.0 / n_choices
     return probs
 
 
-def categorical_sample(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One category index per row of ``probs`` (rows need not be normalised).
+def categorical_logpmf(x: np.ndarray, observed: np.ndarray, n_choices: int,
+                       smoothing: float) -> np.ndarray:
+    """``log k(x[i] | observed[j])`` of the kernels of :func:`categorical_probs`.
+
+    Returns an array of shape ``(len(x), len(observed))``.
+
+    Examples
+    --------
+    >>> np.round(np.exp(categorical_logpmf(np.array([0, 1]), np.array([0, -1]), 2, 0.5)), 2)
+    array([[0.75, 0.5 ],
+           [0.25, 0.5 ]])
+    """
+    spread = smoothing / n_choices
+    hit, miss = math.log(spread + 1.0 - smoothing), math.log(spread)
+    observed = np.asarray(observed)
+    out = np.where(np.asarray(x)[:, None] == observed, hit, miss)
+    out[:, observed < 0] = -math.log(n_choices)
+    return out
+
+
+def categorical_mass(observed: np.ndarray, n_choices: int, smoothing: float,
+                     allowed: np.ndarray) -> np.ndarray:
+    """Probability that each kernel draws a category permitted by the boolean ``allowed``.
+
+    Examples
+    --------
+    >>> categorical_mass(np.array([0, 1, -1]), 2, 0.5, np.array([True, False]))
+    array([0.75, 0.25, 0.5 ])
+    """
+    observed = np.asarray(observed, dtype=int)
+    allowed = np.asarray(allowed, dtype=bool)
+    share = allowed.sum() / n_choices
+    inside = np.where(observed >= 0, allowed[np.maximum(observed, 0)], False)
+    return np.where(observed >= 0, smoothing * share + (1.0 - smoothing) * inside, share)
+
+
+def categorical_sample(observed: np.ndarray, n_choices: int, smoothing: float,
+                       rng: np.random.Generator, allowed: np.ndarray | None = None) -> np.ndarray:
+    """One draw from each kernel, conditioned on the category being ``allowed``.
+
+    Each kernel with a permitted mass of zero falls back to a uniform draw among the
+    permitted categories.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> categorical_sample(np.array([[0.0, 1.0], [1.0, 0.0]]), rng)
-    array([1, 0])
+    >>> draws = categorical_sample(np.zeros(1000, dtype=int), 4, 0.2, rng)
+    >>> bool(0.8 < np.mean(draws == 0) < 0.9)
+    True
     """
-    cumulative = np.cumsum(probs, axis=1)
-    draws = rng.uniform(size=(len(probs), 1)) * cumulative[:, -1:]
-    return np.minimum((cumulative <= draws).sum(axis=1), probs.shape[1] - 1)
+    observed = np.asarray(observed, dtype=int)
+    choices = np.arange(n_choices) if allowed is None else np.flatnonzero(allowed)
+    if allowed is None:
+        keep = np.where(observed >= 0, 1.0 - smoothing, 0.0)
+    else:
+        total = categorical_mass(observed, n_choices, smoothing, allowed)
+        inside = np.where(observed >= 0, np.asarray(allowed)[np.maximum(observed, 0)], False)
+        kept = (1.0 - smoothing) * inside
+        keep = np.divide(kept, total, out=np.zeros_like(kept), where=total > 0)
+    fresh = choices[rng.integers(len(choices), size=len(observed))]
+    return np.where(rng.uniform(size=len(observed)) < keep, observed, fresh)

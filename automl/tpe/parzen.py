@@ -30,13 +30,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from automl.tpe.kernels import (categorical_probs, categorical_sample, discrete_logpmf,
-                                truncnorm_logpdf, truncnorm_sample)
+from automl.tpe.kernels import (categorical_logpmf, categorical_mass, categorical_probs,
+                                categorical_sample, normal_mass, truncnorm_sample)
 
 __all__ = ["Dim", "ParzenEstimator", "bandwidth", "categorical_smoothing"]
 
 #: Scott-rule multiplier on the width of the range (Optuna's multivariate TPE uses 0.2).
 BANDWIDTH_FACTOR = 0.2
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -177,30 +178,39 @@ class ParzenEstimator:
         self.dims = list(dims)
         self.numeric = [j for j, d in enumerate(self.dims) if d.kind != "cat"]
         self.categorical = [j for j, d in enumerate(self.dims) if d.kind == "cat"]
-        weights = np.append(np.ones(n), prior_weight if n else 1.0)
+        weights = np.ones(n + 1)
+        weights[n] = prior_weight if n else 1.0
         self.weights = weights / weights.sum()
-        self._log_weights = np.log(self.weights)
-        self.mus, self.sigmas = self._numeric_kernels(obs)
-        self.probs = [self._categorical_kernels(obs[:, j], self.dims[j].n_choices)
-                      for j in self.categorical]
-        self._log_probs = [np.log(p) for p in self.probs]
+        num = [self.dims[j] for j in self.numeric]
+        self._low = np.array([d.low for d in num])
+        self._high = np.array([d.high for d in num])
+        widths = self._high - self._low
+        self.mus = np.vstack([obs[:, self.numeric], 0.5 * (self._low + self._high)])
+        self.sigmas = np.vstack([
+            np.broadcast_to([bandwidth(n, len(self.dims), w) for w in widths], (n, len(num))),
+            widths])
+        cat = [self.dims[j] for j in self.categorical]
+        self._n_choices = np.array([d.n_choices for d in cat], dtype=float)
+        self._beta = np.array([categorical_smoothing(n, d.n_choices) for d in cat])
+        self._observed = np.vstack([obs[:, self.categorical], np.full(len(cat), -1.0)]).astype(int)
+        self._prepare_log_pdf()
 
-    def _numeric_kernels(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n, cols = len(obs), [self.dims[j] for j in self.numeric]
-        mus = np.empty((n + 1, len(cols)))
-        sigmas = np.empty((n + 1, len(cols)))
-        for i, (j, dim) in enumerate(zip(self.numeric, cols)):
-            mus[:n, i] = obs[:, j]
-            mus[n, i] = 0.5 * (dim.low + dim.high)
-            sigmas[:n, i] = bandwidth(n, len(self.dims), dim.width)
-            sigmas[n, i] = dim.width
-        return mus, sigmas
+    @property
+    def probs(self) -> list[np.ndarray]:
+        return [categorical_probs(self._observed[:, i], int(self._n_choices[i]), self._beta[i])
+                for i in range(len(self.categorical))]
 
-    @staticmethod
-    def _categorical_kernels(observed: np.ndarray, n_choices: int) -> np.ndarray:
-        kernels = categorical_probs(observed.astype(int), n_choices,
-                                    categorical_smoothing(len(observed), n_choices))
-        return np.vstack([kernels, np.full((1, n_choices), 1.0 / n_choices)])
+    def _prepare_log_pdf(self) -> None:
+        """Precompute what does not depend on the points: weights and normalisers."""
+        is_int = np.array([self.dims[j].kind == "int" for j in self.numeric], dtype=bool)
+        self._cont, self._disc = np.flatnonzero(~is_int), np.flatnonzero(is_int)
+        self._inv_sigma = 1.0 / self.sigmas
+        base = np.log(self.weights)
+        if self.numeric:
+            base -= np.log(normal_mass((self._low - self.mus) * self._inv_sigma,
+                                       (self._high - self.mus) * self._inv_sigma)).sum(axis=1)
+            base -= (np.log(self.sigmas[:, self._cont]) + _LOG_SQRT_2PI).sum(axis=1)
+        self._base = base
 
     def sample(self, rng: np.random.Generator, size: int,
                allowed: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
@@ -209,42 +219,47 @@ class ParzenEstimator:
         ``allowed`` maps a categorical column to a boolean mask of permitted
         categories: the mixture is then conditioned on that column being permitted.
         """
-        weights, masked = self._conditioned(allowed or {})
-        components = categorical_sample(np.broadcast_to(weights, (size, len(weights))), rng)
+        masks = [None if allowed is None else allowed.get(j) for j in self.categorical]
+        weights = self.weights
+        for i, mask in enumerate(masks):
+            if mask is not None:
+                weights = weights * categorical_mass(self._observed[:, i], int(self._n_choices[i]),
+                                                     self._beta[i], mask)
+        cumulative = np.cumsum(weights)
+        components = np.minimum(np.searchsorted(cumulative, rng.uniform(size=size) * cumulative[-1],
+                                                side="right"), len(weights) - 1)
         out = np.empty((size, len(self.dims)))
-        for i, j in enumerate(self.numeric):
-            dim = self.dims[j]
-            z = truncnorm_sample(self.mus[components, i], self.sigmas[components, i],
-                                 dim.low, dim.high, rng)
-            out[:, j] = dim.snap(z)
+        if self.numeric:
+            z = truncnorm_sample(self.mus[components], self.sigmas[components],
+                                 self._low, self._high, rng)
+            for i, j in enumerate(self.numeric):
+                out[:, j] = self.dims[j].snap(z[:, i])
         for i, j in enumerate(self.categorical):
-            out[:, j] = categorical_sample(masked[i][components], rng)
+            out[:, j] = categorical_sample(self._observed[components, i], int(self._n_choices[i]),
+                                           self._beta[i], rng, masks[i])
         return out
-
-    def _conditioned(self, allowed: Mapping[int, np.ndarray]) -> tuple[np.ndarray, list]:
-        weights = self.weights.copy()
-        masked = list(self.probs)
-        for i, j in enumerate(self.categorical):
-            if j in allowed:
-                masked[i] = self.probs[i] * np.asarray(allowed[j], dtype=float)
-                weights = weights * masked[i].sum(axis=1)
-        return weights / weights.sum(), masked
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:
         """Log mixture density of each row of ``points`` (shape ``(m, len(dims))``)."""
         points = np.asarray(points, dtype=float)
-        joint = np.broadcast_to(self._log_weights, (len(points), len(self.weights))).copy()
-        for i, j in enumerate(self.numeric):
-            joint += self._numeric_log_kernel(points[:, j], i)
+        joint = np.tile(self._base, (len(points), 1))
+        numeric = points[:, self.numeric]
+        if self._cont.size:
+            cont = self._cont
+            u = (numeric[:, None, cont] - self.mus[:, cont]) * self._inv_sigma[:, cont]
+            joint -= 0.5 * np.einsum("cmd,cmd->cm", u, u)
+        if self._disc.size:
+            joint += self._discrete_log_mass(numeric).sum(axis=2)
         for i, j in enumerate(self.categorical):
-            joint += self._log_probs[i][:, points[:, j].astype(int)].T
+            joint += categorical_logpmf(points[:, j], self._observed[:, i], int(self._n_choices[i]),
+                                        self._beta[i])
         top = joint.max(axis=1, keepdims=True)
         return (top + np.log(np.exp(joint - top).sum(axis=1, keepdims=True)))[:, 0]
 
-    def _numeric_log_kernel(self, z: np.ndarray, i: int) -> np.ndarray:
-        dim = self.dims[self.numeric[i]]
-        mu, sigma = self.mus[:, i], self.sigmas[:, i]
-        if dim.kind == "int":
-            lo, hi = dim.cells(z)
-            return discrete_logpmf(lo[:, None], hi[:, None], mu, sigma, dim.low, dim.high)
-        return truncnorm_logpdf(z[:, None], mu, sigma, dim.low, dim.high)
+    def _discrete_log_mass(self, numeric: np.ndarray) -> np.ndarray:
+        """Un-normalised log-masses of the integer cells, shape (points, components, ints)."""
+        cells = [self.dims[self.numeric[i]].cells(numeric[:, i]) for i in self._disc]
+        lo = np.stack([c[0] for c in cells], axis=1)[:, None, :]
+        hi = np.stack([c[1] for c in cells], axis=1)[:, None, :]
+        mu, inv = self.mus[:, self._disc], self._inv_sigma[:, self._disc]
+        return np.log(normal_mass((lo - mu) * inv, (hi - mu) * inv))

@@ -116,7 +116,8 @@ class TPESampler(BaseSampler):
 
     # -- history ------------------------------------------------------------------------
     def _record(self, config: dict[str, Any], loss: float, status: str) -> None:
-        key = tuple(sorted(self.space.flatten(config).items()))
+        rows = [(group, row) for group, row in encode(self._groups[0], config) if group.dims]
+        key = tuple((group.index, *row.tolist()) for group, row in rows)
         code = PENDING if status == "pending" else STATUS_CODES[status]
         if code == OK and not math.isfinite(loss):
             code = FAILED
@@ -128,9 +129,8 @@ class TPESampler(BaseSampler):
         trial = self._new_trial(loss, code)
         if code == PENDING:
             self._pending.setdefault(key, []).append(trial)
-        for group, row in encode(self._groups[0], config):
-            if group.dims:
-                self._rows[group.index].append(trial, row)
+        for group, row in rows:
+            self._rows[group.index].append(trial, row)
 
     def _new_trial(self, loss: float, code: int) -> int:
         if self._n_trials == len(self._losses):

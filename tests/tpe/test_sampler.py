@@ -1,0 +1,182 @@
+"""TPESampler and RandomSampler: validity, determinism, allowed, liar, portfolio, quality."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from automl.exceptions import InvalidConfigurationError
+from automl.space import Categorical, Choice, Component, Constant, Float, Int, Space
+from automl.tpe import STATUSES, RandomSampler, TPESampler
+
+PLAIN = (float, int, str, bool, type(None))
+
+
+@pytest.fixture
+def nested_space():
+    return Space({
+        "impute": Choice({"simple": {"strategy": Categorical(["mean", "median"])}}),
+        "scale": Choice({"none": None, "std": {"with_mean": Categorical([True, False])}}),
+        "model": Choice({
+            "svc": Component("sklearn.svm.SVC", {
+                "C": Float(1e-3, 1e3, log=True),
+                "kernel": Choice({"rbf": {"gamma": Float(1e-4, 1.0, log=True)},
+                                  "poly": {"degree": Int(2, 5), "coef0": Float(0.0, 1.0)},
+                                  "linear": None}),
+                "random_state": Constant(0)}),
+            "knn": {"n_neighbors": Int(1, 100, log=True), "p": Categorical([1, 2, None]),
+                    "fixed": Float(0.5, 0.5), "one": Categorical(["only"])},
+            "tree": {"depth": Int(1, 20), "leaf": Float(0.0, 0.5)},
+        }),
+    })
+
+
+def _assert_plain(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            _assert_plain(v)
+    else:
+        assert type(value) in PLAIN, f"{value!r} is a {type(value).__name__}"
+
+
+def _loss(space, config):
+    flat = space.flatten(config)
+    numbers = [v for v in flat.values() if isinstance(v, float)]
+    return float(np.sin(sum(numbers)) + len(flat) * 0.1)
+
+
+def test_suggestions_are_valid_plain_and_have_no_inactive_parameters(nested_space):
+    sampler = TPESampler(nested_space, seed=0, n_startup=5)
+    rng = np.random.default_rng(0)
+    for i in range(300):
+        config = sampler.suggest(allowed=["knn", "tree"] if i % 5 == 0 else None)
+        nested_space.validate(config)  # also refuses any parameter not on the active branch
+        _assert_plain(config)
+        assert json.loads(json.dumps(config)) == config
+        status = STATUSES[int(rng.integers(len(STATUSES)))] if i % 3 else "ok"
+        loss = math.nan if status in ("error", "crashed") else _loss(nested_space, config)
+        if i % 7 != 0:  # leave some pending forever
+            sampler.observe(config, loss, status)
+
+
+def test_same_seed_and_history_give_the_same_suggestions(nested_space):
+    def run(seed):
+        sampler, out = TPESampler(nested_space, seed=seed, n_startup=3), []
+        for _ in range(25):
+            config = sampler.suggest()
+            out.append(config)
+            sampler.observe(config, _loss(nested_space, config))
+        return out
+
+    assert run(7) == run(7)
+    assert run(7) != run(8)
+
+
+def test_allowed_restricts_the_algorithm(nested_space):
+    sampler = TPESampler(nested_space, seed=1, n_startup=4)
+    for i in range(40):
+        config = sampler.suggest(allowed=["tree"] if i >= 20 else None)
+        if i >= 20:
+            assert nested_space.choice(config) == "tree"
+        sampler.observe(config, 0.0 if nested_space.choice(config) == "svc" else 1.0)
+    with pytest.raises(ValueError, match="unknown"):
+        sampler.suggest(allowed=["nope"])
+    with pytest.raises(ValueError, match="algorithm choice"):
+        TPESampler(Space({"x": Float(0, 1)}), seed=0).suggest(allowed=["a"])
+
+
+def test_startup_configs_come_first_in_order_and_respect_allowed(nested_space):
+    portfolio = [nested_space.default(), nested_space.sample(np.random.default_rng(5))]
+    portfolio[1]["model"] = {"tree": {"depth": 3, "leaf": 0.1}}
+    for cls in (TPESampler, RandomSampler):
+        sampler = cls(nested_space, seed=0, startup_configs=portfolio)
+        assert sampler.suggest(allowed=["tree"]) == portfolio[1]
+        assert sampler.suggest() == portfolio[0]
+        assert sampler.suggest() not in portfolio
+    with pytest.raises(InvalidConfigurationError, match=r"startup_configs\[0\]"):
+        TPESampler(nested_space, startup_configs=[{"model": {"svc": {}}}])
+
+
+def test_observe_checks_its_input(nested_space):
+    sampler = TPESampler(nested_space, seed=0)
+    config = sampler.suggest()
+    with pytest.raises(ValueError, match="status"):
+        sampler.observe(config, 1.0, "done")
+    with pytest.raises(TypeError, match="loss"):
+        sampler.observe(config, "bad")
+    with pytest.raises(InvalidConfigurationError):
+        sampler.observe({"model": {"svc": {}}}, 1.0)
+
+
+def _one_d():
+    return Space({"x": Float(0.0, 1.0)})
+
+
+def test_observing_configs_never_suggested_steers_the_model():
+    space = _one_d()
+    sampler = TPESampler(space, seed=0)
+    for x in np.linspace(0.0, 1.0, 40):  # resume: history from elsewhere
+        sampler.observe({"x": float(x)}, abs(x - 0.8))
+    xs = []
+    for _ in range(10):
+        config = sampler.suggest()
+        xs.append(config["x"])
+        sampler.observe(config, abs(config["x"] - 0.8))
+    assert abs(np.median(xs) - 0.8) < 0.1
+
+
+def test_constant_liar_spreads_pending_suggestions():
+    space = _one_d()
+    history = [({"x": float(x)}, (x - 0.5) ** 2) for x in np.random.default_rng(0).uniform(size=30)]
+
+    def fresh(seed):
+        sampler = TPESampler(space, seed=seed)
+        for config, loss in history:
+            sampler.observe(config, loss)
+        return sampler
+
+    independent = [fresh(seed).suggest()["x"] for seed in range(12)]  # nobody pending
+    batch = fresh(0)
+    pending = [batch.suggest()["x"] for _ in range(12)]  # each sees the others pending
+    gaps = lambda xs: np.diff(np.sort(xs)).min()  # noqa: E731
+    assert len(set(pending)) == 12
+    assert np.std(pending) > np.std(independent)
+    assert gaps(pending) > gaps(independent)
+
+
+def _toy_loss(config):
+    (algo, params), = config["model"].items()
+    if algo == "quad":
+        return (params["a"] - 0.7) ** 2 + (params["b"] - 0.2) ** 2 + 0.01 * abs(params["k"] - 6)
+    if algo == "ridge":
+        return 0.1 + 0.05 * abs(math.log10(params["alpha"]) + 2)
+    return 0.3 + 0.1 * params["c"]
+
+
+def test_tpe_beats_random_search_on_a_toy_conditional_problem():
+    space = Space({"model": Choice({
+        "quad": {"a": Float(0.0, 1.0), "b": Float(0.0, 1.0), "k": Int(0, 20)},
+        "ridge": {"alpha": Float(1e-6, 1e2, log=True)},
+        "flat": {"c": Float(0.0, 1.0), "kind": Categorical(["x", "y", "z"])},
+    })})
+
+    def best(cls, seed):
+        sampler, values = cls(space, seed=seed), []
+        for _ in range(60):
+            config = sampler.suggest()
+            values.append(_toy_loss(config))
+            sampler.observe(config, values[-1])
+        return min(values)
+
+    tpe = np.median([best(TPESampler, s) for s in range(5)])
+    rand = np.median([best(RandomSampler, s) for s in range(5)])
+    assert tpe < 0.5 * rand
+
+
+def test_random_sampler_is_reproducible_and_restricted(nested_space):
+    a, b = RandomSampler(nested_space, seed=3), RandomSampler(nested_space, seed=3)
+    assert [a.suggest() for _ in range(5)] == [b.suggest() for _ in range(5)]
+    assert all(nested_space.choice(a.suggest(allowed={"knn"})) == "knn" for _ in range(20))
+    a.observe(a.suggest(), 0.5, "timeout")
+    assert a.n_observed == 1

@@ -55,7 +55,8 @@ import numpy as np
 
 from automl.exceptions import IncompatibleJournalError
 
-__all__ = ["Fingerprint", "make_fingerprint", "Journal", "JournalState", "PendingTrial"]
+__all__ = ["Fingerprint", "make_fingerprint", "Journal", "JournalCallback", "JournalState",
+           "PendingTrial"]
 
 HEADER = "header.json"
 EVENTS = "trials.jsonl"
@@ -606,3 +607,49 @@ class Journal:
     def _require_open(self) -> None:
         if self._lock_fd is None:
             raise RuntimeError(f"the journal {str(self.path)!r} is closed; open a new Journal.")
+
+
+class JournalCallback:
+    """Write every trial of a search to a :class:`Journal` (a search callback).
+
+    It has the two hooks of ``automl.search.SearchCallback``: ``on_trial_start`` appends a
+    "started" event before the trial is submitted; ``on_trial_end`` saves the trial's
+    out-of-fold predictions (when ``keep_arrays`` and the trial succeeded), then appends
+    its record, durably, before the search tells the sampler.
+
+    Parameters
+    ----------
+    journal : Journal
+        An open journal.
+    space : automl.space.Space, optional
+        Used to name the algorithm in "started" events (for crashed-trial records).
+    keep_arrays : bool, default=True
+        Save ``result.oof`` of successful trials with :meth:`Journal.save_array`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> fp = Fingerprint(data={}, space="s", task="binary")
+    >>> with tempfile.TemporaryDirectory() as folder, Journal(folder, fp) as journal:
+    ...     callback = JournalCallback(journal)
+    ...     callback.on_trial_start(0, {"model": {"m": {}}}, 5)
+    ...     [p.trial_id for p in journal.load().retry]
+    [0]
+    """
+
+    def __init__(self, journal: Journal, space: Any = None, keep_arrays: bool = True) -> None:
+        self.journal = journal
+        self.space = space
+        self.keep_arrays = keep_arrays
+
+    def on_trial_start(self, trial_id: int, config: dict[str, Any], seed: Any) -> None:
+        """Append the trial's "started" event."""
+        algorithm = None if self.space is None else self.space.choice(config)
+        self.journal.record_started(trial_id, config, seed, algorithm=algorithm)
+
+    def on_trial_end(self, record: dict[str, Any], result: Any) -> None:
+        """Save the trial's arrays (if kept), then append its record."""
+        oof = getattr(result, "oof", None)
+        if self.keep_arrays and oof is not None and record["status"] == "ok":
+            self.journal.save_array(record["trial_id"], oof)
+        self.journal.record_finished(record)

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from automl.exceptions import IncompatibleJournalError
-from automl.journal import EVENTS, Fingerprint, Journal, make_fingerprint
+from automl.journal import EVENTS, Fingerprint, Journal, JournalCallback, make_fingerprint
 from automl.seeding import trial_rng, trial_seed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -259,6 +259,32 @@ def test_leftover_temporaries_are_removed_on_open(tmp_path):
         assert not leftover.exists()
 
 
+# --- search callback ---------------------------------------------------------------------
+
+class FakeResult:
+    def __init__(self, oof):
+        self.oof = oof
+
+
+def test_the_callback_writes_arrays_before_records(tmp_path):
+    from automl.space import Choice, Component, Float, Space
+    space = Space({"model": Choice({"m": Component("sklearn.linear_model.Ridge",
+                                                   {"alpha": Float(0.1, 1.0)})})})
+    oof = np.linspace(0, 1, 12).reshape(6, 2)
+    with Journal(tmp_path, FP) as journal:
+        callback = JournalCallback(journal, space=space)
+        for trial_id, status in ((0, "ok"), (1, "error")):
+            callback.on_trial_start(trial_id, {"model": {"m": {"alpha": 0.5}}}, 3)
+            callback.on_trial_end(record(trial_id, status), FakeResult(oof) if status == "ok" else None)
+        callback.on_trial_start(2, {"model": {"m": {"alpha": 0.2}}}, 4)
+        state = journal.load()
+        np.testing.assert_array_equal(journal.load_array(0), oof)
+        with pytest.raises(FileNotFoundError):
+            journal.load_array(1)
+    assert [r["status"] for r in state.records] == ["ok", "error"]
+    assert [(r["trial_id"], r["algorithm"]) for r in state.crashed] == [(2, "m")]
+
+
 # --- lock and lifecycle ------------------------------------------------------------------
 
 @pytest.mark.skipif(os.name != "posix", reason="the folder lock uses flock")
@@ -313,18 +339,20 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def run_child(folder: Path, target: int, slow: bool, kill_after: float | None) -> None:
+def run_child(folder: Path, target: int, slow: bool, kill_after: float | None,
+              sig: int = signal.SIGKILL) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), str(target),
-                              "slow" if slow else "fast"], stdout=subprocess.PIPE, env=env)
+                              "slow" if slow else "fast"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=env)
     try:
         assert child.stdout.readline().strip() == b"ready"
         if kill_after is None:
             assert child.wait(timeout=60) == 0
             return
         time.sleep(kill_after)
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
+        child.send_signal(sig)
+        assert child.wait(timeout=10) != 0
     finally:
         if child.poll() is None:
             child.kill()
@@ -347,6 +375,14 @@ def check_consistent(folder: Path) -> tuple[list[dict], int]:
                                               np.full(50, float(rec["trial_id"])))
     assert (folder / EVENTS).read_bytes().endswith(b"\n")
     return state.records, state.cut_bytes
+
+
+def test_ctrl_c_leaves_a_consistent_journal_and_no_temporaries(tmp_path):
+    for delay in (0.05, 0.15, 0.3):
+        run_child(tmp_path, 10_000, slow=False, kill_after=delay, sig=signal.SIGINT)
+        records, _ = check_consistent(tmp_path)  # opens again: the lock was released
+        assert not list(tmp_path.rglob("*.tmp"))
+    assert records, "the child wrote nothing before Ctrl-C"
 
 
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path):

@@ -96,26 +96,32 @@ def summary_table(df: pd.DataFrame, datasets: list) -> pd.DataFrame:
 
 
 def plot_normalized(df: pd.DataFrame, datasets: list, path: Path, budget: float) -> None:
-    """Normalized score per system: one dot per dataset, a bar at the mean."""
+    """Normalized score per system: one dot per dataset (a red x where it failed),
+    a bar at the mean."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    d = df[df["dataset"].isin(datasets)]
-    per_ds = d.groupby(["system", "dataset"])["normalized"].mean().reset_index()
+    d = df[df["dataset"].isin(datasets)].assign(failed=lambda x: x["status"] != "ok")
+    per_ds = d.groupby(["system", "dataset"]).agg(normalized=("normalized", "mean"),
+                                                 failed=("failed", "all")).reset_index()
     order = per_ds.groupby("system")["normalized"].mean().sort_values().index.tolist()
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(order) + 1.5))
     for i, system in enumerate(order):
-        vals = per_ds.loc[per_ds["system"] == system, "normalized"].clip(lower=-0.5)
-        jitter = np.linspace(-0.15, 0.15, len(vals)) if len(vals) > 1 else [0.0]
-        ax.scatter(vals, i + np.asarray(jitter), s=14, alpha=0.6)
-        ax.plot([vals.mean()] * 2, [i - 0.3, i + 0.3], color="black", lw=2)
+        rows = per_ds[per_ds["system"] == system]
+        vals = rows["normalized"].clip(lower=-0.5).to_numpy()
+        y = i + (np.linspace(-0.15, 0.15, len(vals)) if len(vals) > 1 else np.zeros(1))
+        ok = ~rows["failed"].to_numpy()
+        ax.scatter(vals[ok], y[ok], s=14, alpha=0.6)
+        ax.scatter(vals[~ok], y[~ok], s=24, marker="x", color="red")
+        ax.plot([rows["normalized"].mean()] * 2, [i - 0.3, i + 0.3], color="black", lw=2)
     ax.set_yticks(range(len(order)), order)
     ax.axvline(0, color="grey", lw=0.8)
     ax.axvline(1, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("normalized score (0 = class prior, 1 = best system; below -0.5 clipped)")
-    ax.set_title(f"{len(datasets)} datasets, {budget:g} s budget, 2 cores (bar = mean)")
+    ax.set_title(f"{len(datasets)} datasets, {budget:g} s budget, 2 cores "
+                 "(bar = mean, red x = failed, counted as 0)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -15,7 +15,8 @@ LABEL = "__label__"
 class AutoGluonAdapter(Adapter):
     """``TabularPredictor(label, problem_type, eval_metric).fit(train, time_limit,
     presets="best_quality", num_cpus)``: the preset AutoGluon's documentation recommends
-    for the best accuracy under a time limit.
+    for the best accuracy under a time limit. The seed goes to the learner's data split
+    (``learner_kwargs``) and to the bagged models (``model_random_seed``).
 
     Examples
     --------
@@ -32,8 +33,10 @@ class AutoGluonAdapter(Adapter):
         self.model_ = TabularPredictor(
             label=LABEL, problem_type=self.task, eval_metric=self.metric, verbosity=0,
             path=os.path.join(self.workdir, "autogluon_models"),
+            learner_kwargs={"random_state": self.seed},
         ).fit(train, time_limit=self.time_budget, presets="best_quality",
-              num_cpus=self.n_jobs, num_gpus=0, ag_args_fit={"random_seed": self.seed})
+              num_cpus=self.n_jobs, num_gpus=0,
+              ag_args_ensemble={"model_random_seed": self.seed})
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:

@@ -397,7 +397,8 @@ def test_workers_die_when_the_parent_is_killed(tmp_path):
         import os, signal, time
         from automl.workers import WorkerPool
         pool = WorkerPool(2)
-        ids = [pool.submit(lambda: time.sleep(0.3) or os.getpid()) for _ in range(2)]
+        for _ in range(2):
+            pool.submit(lambda: time.sleep(0.3) or os.getpid())
         pids = []
         while len(pids) < 2:
             pids += [r.value for r in pool.wait(timeout=30)]

@@ -373,12 +373,13 @@ def check_consistent(folder: Path) -> tuple[list[dict], int]:
                 assert rec["loss"] == 1.0 / (rec["trial_id"] + 2)
                 np.testing.assert_array_equal(journal.load_array(rec["trial_id"]),
                                               np.full(50, float(rec["trial_id"])))
-    assert (folder / EVENTS).read_bytes().endswith(b"\n")
+    events = (folder / EVENTS).read_bytes() if (folder / EVENTS).exists() else b""
+    assert events == b"" or events.endswith(b"\n")
     return state.records, state.cut_bytes
 
 
 def test_ctrl_c_leaves_a_consistent_journal_and_no_temporaries(tmp_path):
-    for delay in (0.05, 0.15, 0.3):
+    for delay in (0.1, 0.2, 0.3):
         run_child(tmp_path, 10_000, slow=False, kill_after=delay, sig=signal.SIGINT)
         records, _ = check_consistent(tmp_path)  # opens again: the lock was released
         assert not list(tmp_path.rglob("*.tmp"))

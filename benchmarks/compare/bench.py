@@ -54,7 +54,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 
     out = Path(args.out or HERE / "results" / f"report_{args.budget:g}s.md")
     plot = Path(args.plot or HERE / "results" / f"normalized_score_{args.budget:g}s.png")
-    text = write_report(results_path(args), out, plot, args.budget)
+    systems = None if args.systems == "all" else pick(args.systems, list(SYSTEMS), "systems")
+    text = write_report(results_path(args), out, plot, args.budget, systems)
     print(text)
 
 
@@ -79,6 +80,8 @@ def parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="tables, ranks, normalized scores and the plot")
     rep.add_argument("--budget", type=float, default=60.0)
     rep.add_argument("--results", help="results file (JSON lines)")
+    rep.add_argument("--systems", default="all",
+                     help="comma-separated systems to compare (the prior is always kept)")
     rep.add_argument("--out", help="Markdown file for the tables")
     rep.add_argument("--plot", help="PNG file for the plot")
     rep.set_defaults(func=cmd_report)

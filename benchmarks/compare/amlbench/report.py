@@ -54,9 +54,17 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
         gain = sign * (grp["filled"] - base)
         top = gain.max()
         grp["normalized"] = gain / top if top > 0 else 0.0
-        grp["rank"] = (-sign * grp["filled"]).rank(method="average")
         parts.append(grp)
-    return pd.concat(parts, ignore_index=True) if parts else df.iloc[0:0]
+    return rank(pd.concat(parts, ignore_index=True)) if parts else df.iloc[0:0]
+
+
+def rank(df: pd.DataFrame) -> pd.DataFrame:
+    """(Re)compute ``rank`` per (dataset, split) among the systems present (1 = best;
+    ties share the average rank), from the failure-filled scores."""
+    sign = df["metric"].map(HIGHER_IS_BETTER).map({True: -1.0, False: 1.0})
+    df = df.assign(_key=sign * df["filled"])
+    df["rank"] = df.groupby(["dataset", "split"])["_key"].rank(method="average")
+    return df.drop(columns="_key")
 
 
 def complete_datasets(df: pd.DataFrame, systems: list) -> list:
@@ -93,6 +101,24 @@ def summary_table(df: pd.DataFrame, datasets: list) -> pd.DataFrame:
     out["max_fit/budget"] = d.groupby("system")["ratio"].max()
     out["over_10pct"] = d.groupby("system")["ratio"].apply(lambda r: int((r > 1.1).sum()))
     return out.sort_values("mean_rank")
+
+
+def gap_table(df: pd.DataFrame, ours: str = "automl") -> pd.DataFrame:
+    """Per dataset: our score, the best other system and its score, and our normalized
+    score minus theirs (negative = we trail), sorted from the largest loss."""
+    rows = []
+    for dataset, d in df.groupby("dataset"):
+        per = d.groupby("system").agg(score=("score", "mean"), norm=("normalized", "mean"),
+                                      status=("status", "first"))
+        if ours not in per.index or len(per) < 2:
+            continue
+        others = per.drop(index=ours).sort_values("norm", ascending=False)
+        best = others.index[0]
+        rows.append({"dataset": dataset, "metric": d["metric"].iloc[0],
+                     "ours": per.loc[ours, "score"], "ours_status": per.loc[ours, "status"],
+                     "best_other": best, "their_score": others.loc[best, "score"],
+                     "norm_gap": per.loc[ours, "norm"] - others.loc[best, "norm"]})
+    return pd.DataFrame(rows).set_index("dataset").sort_values("norm_gap")
 
 
 def plot_normalized(df: pd.DataFrame, datasets: list, path: Path, budget: float) -> None:
@@ -137,15 +163,24 @@ def fmt(df: pd.DataFrame) -> str:
     return "\n".join([head, rule] + ["| " + " | ".join(r) + " |" for r in cells])
 
 
-def write_report(results: Path, out: Path, plot: Path, budget: float) -> str:
-    """Build the Markdown report (and the plot) for one budget; return its text."""
-    df = normalize(load_results(results, budget))
+def write_report(results: Path, out: Path, plot: Path, budget: float,
+                 systems: list | None = None) -> str:
+    """Build the Markdown report (and the plot) for one budget; return its text.
+
+    With ``systems``, only those (and the prior) are tabulated and ranked, but normalized
+    scores still use the best of every system run on the dataset."""
+    df = normalize(load_results(results, budget))  # best = best of every system run
+    if systems:
+        df = rank(df[df["system"].isin(set(systems) | {"prior"})].copy())
     systems = sorted(df["system"].unique(), key=list(SYSTEMS).index)
     full = complete_datasets(df, systems)
     lines = [f"# Results at a {budget:g} s budget", "",
              f"Systems: {', '.join(systems)}. Datasets with every system: {len(full)} "
              f"of {df['dataset'].nunique()}.", "", "## Summary (complete datasets)", "",
              fmt(summary_table(df, full)) if full else "(no complete dataset yet)", ""]
+    if "automl" in systems:
+        lines += ["## automl against the best other system, per dataset", "",
+                  fmt(gap_table(df)), ""]
     for dataset in sorted(df["dataset"].unique()):
         metric = df.loc[df["dataset"] == dataset, "metric"].iloc[0]
         lines += [f"## {dataset} ({metric})", "", fmt(dataset_table(df, dataset)), ""]

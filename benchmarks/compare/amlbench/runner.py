@@ -129,6 +129,16 @@ def supervise(cmd: list, cwd: Path, env: dict, deadline: float) -> tuple:
     return code, wall, peak / 2**20
 
 
+def repo_commit() -> str | None:
+    """The repository's HEAD commit (ours is installed editable from it), if git answers."""
+    try:
+        out = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
 def execute(job: Job, ds: Dataset, workroot: Path, cores: int, kill_factor: float,
             kill_margin: float) -> dict:
     """Run one job end to end and return its result record."""
@@ -148,7 +158,7 @@ def execute(job: Job, ds: Dataset, workroot: Path, cores: int, kill_factor: floa
               "n_test": len(y_test), "split_digest": digest, "wall_time": round(wall, 2),
               "peak_rss_mb": round(peak_mb, 1), "kill_after": deadline,
               "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "load_avg_1m": round(os.getloadavg()[0], 2)}
+              "load_avg_1m": round(os.getloadavg()[0], 2), "repo_commit": repo_commit()}
     record.update(outcome(code, jobdir, y_test, classes, ds.metric, job.budget))
     return record
 

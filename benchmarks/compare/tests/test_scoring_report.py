@@ -71,3 +71,12 @@ def test_write_report_keeps_the_newest_record_and_draws_the_plot(tmp_path):
     text = write_report(path, tmp_path / "r.md", tmp_path / "p.png", 60)
     assert "| automl | 1 | 1 |" in text
     assert (tmp_path / "p.png").stat().st_size > 1000
+
+
+def test_a_subset_report_ranks_within_but_normalizes_against_every_system(tmp_path):
+    rows = records("roc_auc", {"prior": 0.5, "automl": 0.9, "flaml": 0.7})
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    text = write_report(path, tmp_path / "r.md", tmp_path / "p.png", 60, ["flaml"])
+    assert "automl" not in text.split("## d")[0]
+    assert "| flaml | 1 | 0.5 |" in text  # rank 1 of the subset, yet half of the best

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import numpy as np
@@ -25,8 +26,9 @@ def probabilistic_classifiers(name: str):
         H.gradient_boosting_classifier(name + ".grad_boosting"),
         H.sgd_classifier(name + ".sgd", loss=hp.choice(name + ".sgd.loss",
                                                        ["log_loss", "modified_huber"])),
-        H.xgboost_classification(name + ".xgboost"),
     ]
+    if importlib.util.find_spec("xgboost") is not None:  # as any_classifier does
+        members.append(H.xgboost_classification(name + ".xgboost"))
     return hp.choice(name, members)
 
 

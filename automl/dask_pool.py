@@ -38,10 +38,11 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,12 +100,14 @@ def active_dask_client() -> Any:
         return None
 
 
-def _run_task(token: str, topic: str, threads: int, fn: Callable[..., Any], args: tuple,
-              kwargs: dict) -> tuple[str, Any, str | None, float]:
+def _run_task(token: str, topic: str, threads: int, preload: tuple[str, ...],
+              fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[str, Any, str | None, float]:
     """Run on a Dask worker: refuse a re-run, announce the start, cap threads, catch errors."""
     from distributed import Event, get_worker
     from threadpoolctl import threadpool_limits
 
+    for module in preload:
+        importlib.import_module(module)
     claim = Event(token)
     if claim.is_set():  # an earlier run of this task lost its worker
         return "crashed", None, _RERUN, 0.0
@@ -143,6 +146,8 @@ class DaskPool:
     memory_limit_mb : float or None, default=None
         Not enforced per task: the cluster's worker memory limit applies (the nanny
         restarts a worker that exceeds it, and its task is recorded "crashed").
+    preload : sequence of str, default=()
+        Modules each task imports before running (already-imported ones cost nothing).
     client : distributed.Client, optional
         The cluster to use; default :func:`active_dask_client`.
 
@@ -164,8 +169,11 @@ class DaskPool:
     """
 
     def __init__(self, n_workers: int | None = None, threads_per_worker: int = 1,
-                 memory_limit_mb: float | None = None, *, client: Any = None) -> None:
+                 memory_limit_mb: float | None = None, *, preload: Sequence[str] = (),
+                 client: Any = None) -> None:
         _import_distributed()
+        if isinstance(preload, str) or not all(isinstance(name, str) for name in preload):
+            raise ValueError(f"preload must be a sequence of module names; got {preload!r}.")
         client = active_dask_client() if client is None else client
         if client is None:
             raise ValueError(
@@ -178,6 +186,7 @@ class DaskPool:
         self.n_workers = int(n_workers)
         self.threads_per_worker = max(1, int(threads_per_worker))
         self.memory_limit_mb = memory_limit_mb
+        self.preload = tuple(preload)
         self._topic = _TOPIC + uuid.uuid4().hex
         self._lock = threading.Lock()
         self._tasks: dict[int, _DaskTask] = {}
@@ -230,8 +239,9 @@ class DaskPool:
                              f"got {time_limit!r}.")
         task_id, self._next_id = self._next_id, self._next_id + 1
         token = f"automl-task-{self._topic[len(_TOPIC):]}-{task_id}"
-        future = self.client.submit(_run_task, token, self._topic, self.threads_per_worker, fn,
-                                    args, kwargs, key=token, pure=False, retries=0)
+        future = self.client.submit(_run_task, token, self._topic, self.threads_per_worker,
+                                    self.preload, fn, args, kwargs, key=token, pure=False,
+                                    retries=0)
         task = _DaskTask(future, token, time_limit, time.monotonic())
         with self._lock:
             self._tasks[task_id] = task

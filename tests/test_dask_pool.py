@@ -99,8 +99,8 @@ def test_a_dying_worker_costs_only_its_task(client, tmp_path):
     client.wait_for_workers(2, timeout=30)
 
 
-def test_native_threads_are_capped(client):
-    with DaskPool(2, threads_per_worker=1, client=client) as pool:
+def test_native_threads_are_capped_and_modules_preloaded(client):
+    with DaskPool(2, threads_per_worker=1, preload=("json",), client=client) as pool:
         pool.submit(native_threads)
         (result,) = collect(pool, 1).values()
     assert result.status == "ok" and result.value == 1
@@ -137,6 +137,8 @@ def test_bad_arguments_are_refused(client):
             pool.submit(42)
         with pytest.raises(ValueError, match="time_limit"):
             pool.submit(square, 1.0, time_limit=-1)
+    with pytest.raises(ValueError, match="preload"):
+        DaskPool(1, preload="json", client=client)
 
 
 def test_no_client_is_a_clear_error():

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import pickle
 import shutil
@@ -29,10 +30,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib.externals import cloudpickle
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
+from automl._worker_main import load_cloudpickle
 from automl.builder import ColumnInfo, build_pipeline
 from automl.scoring import Metric
 from automl.space import Space
@@ -157,7 +158,7 @@ class SharedTrialData:
         self._folder = tempfile.mkdtemp(prefix="automl-")
         self.path = os.path.join(self._folder, "trial_data.pkl")
         with open(self.path, "wb") as handle:
-            cloudpickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            load_cloudpickle().dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
     def close(self) -> None:
         """Delete the file and its folder."""
@@ -222,20 +223,34 @@ def _fit_predict_fold(data: TrialData, config: dict, fold: Fold, seed: int,
     return pred
 
 
+def _out_of_time(deadline: float | None, fit_times: list[float]) -> bool:
+    """True if the next fold would end after ``deadline`` (wall clock, ``time.time()``)."""
+    if deadline is None:
+        return False
+    expected = float(np.mean(fit_times)) if fit_times else 0.0
+    return time.time() + expected > deadline
+
+
 def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int = 1,
-                   should_stop: StopRule | None = None) -> CVResult:
+                   should_stop: StopRule | None = None,
+                   deadline: float | None = None) -> CVResult:
     """Cross-validate one configuration on loaded data, fold after fold.
 
     ``should_stop(fold_index, mean_loss_so_far)`` is asked after each fold but the last;
-    returning True stops the trial with status "pruned" (the seam for racing).
+    returning True stops the trial with status "pruned" (the seam for racing). A fold
+    that would end after ``deadline`` (wall clock) is not started: the trial stops with
+    status "timeout" and the folds done so far.
     """
     start = time.perf_counter()
     shape = (len(data.y), data.n_classes) if data.n_classes else (len(data.y),)
     oof = np.full(shape, np.nan)
     scores: list[float] = []
     fit_times: list[float] = []
-    status = "ok"
+    status, error = "ok", None
     for i, fold in enumerate(data.folds):
+        if _out_of_time(deadline, fit_times):
+            status, error = "timeout", f"stopped at the search deadline after {i} of {len(data.folds)} folds"
+            break
         tic = time.perf_counter()
         oof[fold[1]] = _fit_predict_fold(data, config, fold, seed, n_threads)
         fit_times.append(time.perf_counter() - tic)
@@ -245,13 +260,14 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
         if should_stop is not None and i < len(data.folds) - 1 and should_stop(i, mean_loss):
             status = "pruned"
             break
-    score = float(np.mean(scores))
+    score = float(np.mean(scores)) if scores else math.nan
     return CVResult(data.metric.loss(score), score, scores, oof,
-                    time.perf_counter() - start, status, None, fit_times)
+                    time.perf_counter() - start, status, error, fit_times)
 
 
 def evaluate_config(data_path: str, config: dict, *, seed: int, n_threads: int = 1,
-                    should_stop: StopRule | None = None) -> CVResult:
+                    should_stop: StopRule | None = None,
+                    deadline: float | None = None) -> CVResult:
     """Worker entry point: load the run's data (cached) and cross-validate ``config``.
 
     Examples
@@ -260,7 +276,7 @@ def evaluate_config(data_path: str, config: dict, *, seed: int, n_threads: int =
     >>> result.loss, result.fold_scores                          # doctest: +SKIP
     """
     return cross_validate(load_trial_data(data_path), config, seed=seed, n_threads=n_threads,
-                          should_stop=should_stop)
+                          should_stop=should_stop, deadline=deadline)
 
 
 def fit_final(data_path: str, config: dict, *, seed: int, n_threads: int = 1) -> Pipeline:

@@ -45,6 +45,7 @@ FAILED = ("error", "timeout", "memout", "crashed")
 _POLL = 0.2          # seconds between checks of the pool
 _MARGIN = 0.5        # seconds kept free at the end for shutting the pool down
 _MIN_TRIAL = 0.5     # a trial is not started with less time than this
+_PRELOAD = ("automl.evaluate",)  # imported by each worker before its first trial
 
 
 @dataclass
@@ -136,6 +137,7 @@ class _Budget:
         self.deadline = math.inf if time_budget is None else self.start + time_budget
         self.refit_scale = refit_scale / max(n_folds, 1)
         self.reserve = 0.0 if time_budget is None else max(1.0, 0.05 * time_budget)
+        self.worker_start = 1.0   # seconds to replace a killed worker; measured on 1st result
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
@@ -147,9 +149,19 @@ class _Budget:
         """Seconds to refit a trial's pipeline on all rows, from its CV duration."""
         return 1.5 * record["duration"] * self.refit_scale + 0.5
 
+    def trials_end_wallclock(self) -> float | None:
+        """Wall-clock time (``time.time()``) by which running trials should stop folding."""
+        if not math.isfinite(self.deadline):
+            return None
+        return time.time() + self.left() - self.reserve
+
     def fit_with_refit(self, left: float) -> float:
         """Longest trial whose own refit still fits in ``left`` seconds after it."""
         return (left - 0.5) / (1.0 + 1.5 * self.refit_scale)
+
+    def note_first_result(self, duration: float) -> None:
+        """The wait before the first result, less its run time, is the worker start time."""
+        self.worker_start = max(self.worker_start, self.elapsed() - duration)
 
     def note_best(self, record: dict) -> None:
         if math.isfinite(self.deadline):
@@ -176,6 +188,8 @@ class _State:
         left = self.budget.left()
         if not math.isfinite(left):
             return cap
+        # a trial stopped at its limit kills its worker: leave time to start a new one
+        left -= self.budget.worker_start
         limit = min(left - self.budget.reserve, self.budget.fit_with_refit(left))
         return limit if cap is None else min(cap, limit)
 
@@ -206,7 +220,7 @@ def _can_start(state: _State) -> bool:
     limit = state.trial_limit()
     if limit is None:
         return True
-    shortest = min((min(t) for t in state.durations.values()), default=_MIN_TRIAL)
+    shortest = min((t["duration"] for t in state.trials if t["status"] == "ok"), default=_MIN_TRIAL)
     return limit >= max(_MIN_TRIAL, shortest)
 
 
@@ -214,7 +228,9 @@ def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialDa
                    callbacks: Sequence[SearchCallback], should_stop: Callable | None) -> None:
     while pool.n_free > 0 and _can_start(state):
         limit = state.trial_limit()
-        allowed = _allowed_algorithms(state, limit)
+        cap = state.settings.per_trial_time_limit
+        short = limit is not None and (cap is None or limit < cap)
+        allowed = _allowed_algorithms(state, limit) if short else None
         if allowed == []:
             return
         config = sampler.suggest() if allowed is None else sampler.suggest(allowed=allowed)
@@ -222,8 +238,9 @@ def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialDa
         seed = trial_seed(state.settings.run_seed, trial_id)
         for callback in callbacks:
             callback.on_trial_start(trial_id, config, seed)
+        deadline = state.budget.trials_end_wallclock()
         task = pool.submit(evaluate_config, shared.path, config, seed=seed, n_threads=1,
-                           should_stop=should_stop, time_limit=limit)
+                           should_stop=should_stop, deadline=deadline, time_limit=limit)
         state.running[task] = {"trial_id": trial_id, "config": config,
                                "algorithm": state.space.choice(config), "seed": seed,
                                "started_at": time.time()}
@@ -270,6 +287,8 @@ def _keep_oof(state: _State, record: dict, result: CVResult | None) -> None:
 def _record(state: _State, task_result: Any, sampler: Any,
             callbacks: Sequence[SearchCallback], progress: Progress) -> None:
     record, result = _make_record(state.running.pop(task_result.task_id), task_result)
+    if not state.trials:
+        state.budget.note_first_result(record["duration"])
     state.trials.append(record)
     for callback in callbacks:
         callback.on_trial_end(record, result)
@@ -340,7 +359,7 @@ def _failure_message(state: _State) -> str:
     counts = Counter(t["status"] for t in state.trials)
     common = Counter((t["status"], t["error"]) for t in state.trials).most_common(1)[0]
     (status, error), n = common
-    detail = f"{status}: {error}" if error else status
+    detail = f"{status}: {error.rstrip('.')}" if error else status
     return (f"No trial succeeded out of {len(state.trials)} ({dict(counts)}). Most common "
             f"failure ({n} trials): {detail}. Fix the cause above, or raise the time or memory "
             "limits if trials were stopped.")
@@ -368,7 +387,8 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
     should_stop : callable, optional
         Passed to every trial; asked after each fold (racing).
     pool_factory : callable
-        ``pool_factory(n_workers, threads_per_worker, memory_limit_mb)``; a WorkerPool.
+        ``pool_factory(n_workers, threads_per_worker, memory_limit_mb, preload=modules)``;
+        a WorkerPool or an object with its interface.
 
     Raises
     ------
@@ -380,7 +400,7 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
     state = _State(settings, data.space, budget)
     progress = Progress(settings.verbose, settings.time_budget, settings.metric_name)
     with SharedTrialData(data) as shared, \
-            pool_factory(settings.n_jobs, 1, settings.memory_limit) as pool:
+            pool_factory(settings.n_jobs, 1, settings.memory_limit, preload=_PRELOAD) as pool:
         while True:
             _submit_trials(state, pool, sampler, shared, callbacks, should_stop)
             if not state.running:

@@ -313,7 +313,10 @@ class DaskPool:
         """Delete the task's claim Event on the scheduler (it only guards re-runs)."""
         from distributed import Event
 
-        Event(token, client=self.client).clear()
+        try:
+            Event(token, client=self.client).clear()
+        except (OSError, TimeoutError):  # connection lost: a leftover flag is harmless
+            pass
 
     @staticmethod
     def _finished(task: _DaskTask, elapsed: float) -> tuple[str, Any, str | None, float]:

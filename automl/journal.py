@@ -535,6 +535,9 @@ class Journal:
             raise ValueError(f"trial {trial_id} is already finished in {str(self.path)!r}; "
                              "use journal.load().next_trial_id for a new trial.")
         attempt = self._attempts.get(trial_id, 0) + 1
+        if attempt > MAX_ATTEMPTS:
+            raise ValueError(f"trial {trial_id} was already started {MAX_ATTEMPTS} times; a "
+                             "crashed trial is retried at most once (see load().retry).")
         _append_line(self.path / EVENTS, {
             "event": "started", "trial_id": trial_id, "config": config, "seed": seed,
             "algorithm": algorithm, "attempt": attempt, "time": time.time()})

@@ -88,6 +88,8 @@ def test_started_but_unfinished_trials_are_crashed_and_retried_at_most_once(tmp_
         journal.record_started(1, {"a": 1}, 12)  # the retry dies too
     with Journal(tmp_path, FP) as journal:
         state = journal.load()
+        with pytest.raises(ValueError, match="retried at most once"):
+            journal.record_started(1, {"a": 1}, 12)
     assert state.retry == []
     assert [(r["trial_id"], r["status"]) for r in state.records] == [(0, "ok"), (1, "crashed")]
     assert "attempt 2 of 2" in state.records[1]["error"]

@@ -7,7 +7,8 @@ The loop reads as a sequence of named steps:
 2. the sampler proposes (cheap, strong default configurations first), and while time is
    short only algorithms whose measured time fits (``suggest(allowed=...)``);
 3. the worker pool runs ``n_jobs`` trials at a time, each capped at the time left minus
-   the reserve;
+   the reserve; the pool holds one spare worker, so that the refit never waits for a
+   worker to restart after a trial was killed at its limit;
 4. each result is recorded the moment it arrives: callbacks first (journal, ensemble),
    then the sampler is told, then progress is shown;
 5. the best configuration is refit on all rows inside a worker with a time limit, falling
@@ -137,7 +138,6 @@ class _Budget:
         self.deadline = math.inf if time_budget is None else self.start + time_budget
         self.refit_scale = refit_scale / max(n_folds, 1)
         self.reserve = 0.0 if time_budget is None else max(1.0, 0.05 * time_budget)
-        self.worker_start = 1.0   # seconds to replace a killed worker; measured on 1st result
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
@@ -158,10 +158,6 @@ class _Budget:
     def fit_with_refit(self, left: float) -> float:
         """Longest trial whose own refit still fits in ``left`` seconds after it."""
         return (left - 0.5) / (1.0 + 1.5 * self.refit_scale)
-
-    def note_first_result(self, duration: float) -> None:
-        """The wait before the first result, less its run time, is the worker start time."""
-        self.worker_start = max(self.worker_start, self.elapsed() - duration)
 
     def note_best(self, record: dict) -> None:
         if math.isfinite(self.deadline):
@@ -188,14 +184,27 @@ class _State:
         left = self.budget.left()
         if not math.isfinite(left):
             return cap
-        # a trial stopped at its limit kills its worker: leave time to start a new one
-        left -= self.budget.worker_start
         limit = min(left - self.budget.reserve, self.budget.fit_with_refit(left))
         return limit if cap is None else min(cap, limit)
 
 
 # ---------------------------------------------------------------------------------------
 # step 2 and 3: propose and submit
+
+
+def _ping() -> None:
+    """A task that does nothing: its round trip tells when a worker is ready."""
+
+
+def _wait_for_workers(pool: Any, budget: _Budget) -> None:
+    """Wait until a worker is ready (so no trial's limit runs out while workers start)."""
+    pool.submit(_ping)
+    while not pool.wait(timeout=max(_POLL, budget.left())):
+        if budget.left() <= 0:
+            raise NoSuccessfulTrialError(
+                f"No worker process started within the time budget "
+                f"({budget.elapsed():.1f} s). Increase time_budget; the machine may be overloaded.")
+
 
 
 def _allowed_algorithms(state: _State, limit: float | None) -> list[str] | None:
@@ -226,7 +235,7 @@ def _can_start(state: _State) -> bool:
 
 def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialData,
                    callbacks: Sequence[SearchCallback], should_stop: Callable | None) -> None:
-    while pool.n_free > 0 and _can_start(state):
+    while len(state.running) < state.settings.n_jobs and pool.n_free > 0 and _can_start(state):
         limit = state.trial_limit()
         cap = state.settings.per_trial_time_limit
         short = limit is not None and (cap is None or limit < cap)
@@ -287,8 +296,6 @@ def _keep_oof(state: _State, record: dict, result: CVResult | None) -> None:
 def _record(state: _State, task_result: Any, sampler: Any,
             callbacks: Sequence[SearchCallback], progress: Progress) -> None:
     record, result = _make_record(state.running.pop(task_result.task_id), task_result)
-    if not state.trials:
-        state.budget.note_first_result(record["duration"])
     state.trials.append(record)
     for callback in callbacks:
         callback.on_trial_end(record, result)
@@ -400,7 +407,8 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
     state = _State(settings, data.space, budget)
     progress = Progress(settings.verbose, settings.time_budget, settings.metric_name)
     with SharedTrialData(data) as shared, \
-            pool_factory(settings.n_jobs, 1, settings.memory_limit, preload=_PRELOAD) as pool:
+            pool_factory(settings.n_jobs + 1, 1, settings.memory_limit, preload=_PRELOAD) as pool:
+        _wait_for_workers(pool, budget)
         while True:
             _submit_trials(state, pool, sampler, shared, callbacks, should_stop)
             if not state.running:

@@ -1,6 +1,7 @@
 """Quickstart: fit AutoClassifier on a bundled real dataset and score it on a holdout.
 
-Run from the repository root after ``pip install -e .``::
+Run from the repository root (installed with ``pip install -e .``, or straight from a
+checkout: the script then finds the package beside it)::
 
     python examples/quickstart.py            # 30 s search
     python examples/quickstart.py 10         # or another budget in seconds
@@ -18,9 +19,14 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from automl import AutoClassifier
+ROOT = Path(__file__).resolve().parent.parent
+try:
+    from automl import AutoClassifier
+except ImportError:  # a checkout that was not installed
+    sys.path.insert(0, str(ROOT))
+    from automl import AutoClassifier
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = ROOT / "examples" / "data"
 
 
 def load() -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]:

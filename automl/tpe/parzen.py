@@ -27,6 +27,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -65,6 +67,7 @@ class Dim:
     high: float = 1.0
     log: bool = False
     n_choices: int = 0
+    exploration: float = 1.0
 
     @classmethod
     def continuous(cls, low: float, high: float, log: bool = False) -> "Dim":
@@ -82,9 +85,12 @@ class Dim:
         return cls("int", edges[0], edges[1], False)
 
     @classmethod
-    def categorical(cls, n_choices: int) -> "Dim":
-        """A categorical parameter with categories ``0 .. n_choices - 1``."""
-        return cls("cat", n_choices=int(n_choices))
+    def categorical(cls, n_choices: int, exploration: float = 1.0) -> "Dim":
+        """A categorical parameter with categories ``0 .. n_choices - 1``.
+
+        ``exploration`` scales the kernel smoothing (see :func:`categorical_smoothing`).
+        """
+        return cls("cat", n_choices=int(n_choices), exploration=float(exploration))
 
     @property
     def width(self) -> float:
@@ -131,15 +137,45 @@ def bandwidth(n: int, n_dims: int, width: float) -> float:
     return float(min(width, max(scott, floor)))
 
 
-def categorical_smoothing(n: int, n_choices: int) -> float:
+def categorical_smoothing(n: int, n_choices: int, exploration: float = 1.0) -> float:
     """Share of an Aitchison-Aitken kernel spread over all categories.
+
+    ``min(1, exploration / sqrt(n + 1))`` for ``n`` observations: the fewer the
+    observations, the flatter the kernels.
 
     Examples
     --------
     >>> categorical_smoothing(3, 4)
     0.5
     """
-    return float(min(1.0, 1.0 / math.sqrt(n + 1))) if n_choices > 1 else 1.0
+    return float(min(1.0, exploration / math.sqrt(n + 1))) if n_choices > 1 else 1.0
+
+
+class _Layout(NamedTuple):
+    numeric: list[int]
+    categorical: list[int]
+    low: np.ndarray
+    high: np.ndarray
+    widths: np.ndarray
+    centre: np.ndarray
+    cont: np.ndarray
+    disc: np.ndarray
+    n_choices: np.ndarray
+    exploration: np.ndarray
+
+
+@lru_cache(maxsize=1024)
+def _layout(dims: tuple[Dim, ...]) -> _Layout:
+    """What a list of columns implies, computed once per distinct list."""
+    numeric = [j for j, d in enumerate(dims) if d.kind != "cat"]
+    categorical = [j for j, d in enumerate(dims) if d.kind == "cat"]
+    low = np.array([dims[j].low for j in numeric])
+    high = np.array([dims[j].high for j in numeric])
+    is_int = np.array([dims[j].kind == "int" for j in numeric], dtype=bool)
+    return _Layout(numeric, categorical, low, high, high - low, 0.5 * (low + high),
+                   np.flatnonzero(~is_int), np.flatnonzero(is_int),
+                   np.array([dims[j].n_choices for j in categorical], dtype=float),
+                   np.array([dims[j].exploration for j in categorical], dtype=float))
 
 
 class ParzenEstimator:
@@ -176,23 +212,23 @@ class ParzenEstimator:
         obs = np.asarray(observations, dtype=float).reshape(-1, len(dims))
         n = len(obs)
         self.dims = list(dims)
-        self.numeric = [j for j, d in enumerate(self.dims) if d.kind != "cat"]
-        self.categorical = [j for j, d in enumerate(self.dims) if d.kind == "cat"]
+        lay = _layout(tuple(self.dims))
+        self.numeric, self.categorical = lay.numeric, lay.categorical
+        self._low, self._high, self._n_choices = lay.low, lay.high, lay.n_choices
+        self._cont, self._disc = lay.cont, lay.disc
         weights = np.ones(n + 1)
         weights[n] = prior_weight if n else 1.0
         self.weights = weights / weights.sum()
-        num = [self.dims[j] for j in self.numeric]
-        self._low = np.array([d.low for d in num])
-        self._high = np.array([d.high for d in num])
-        widths = self._high - self._low
-        self.mus = np.vstack([obs[:, self.numeric], 0.5 * (self._low + self._high)])
-        self.sigmas = np.vstack([
-            np.broadcast_to([bandwidth(n, len(self.dims), w) for w in widths], (n, len(num))),
-            widths])
-        cat = [self.dims[j] for j in self.categorical]
-        self._n_choices = np.array([d.n_choices for d in cat], dtype=float)
-        self._beta = np.array([categorical_smoothing(n, d.n_choices) for d in cat])
-        self._observed = np.vstack([obs[:, self.categorical], np.full(len(cat), -1.0)]).astype(int)
+        self.mus = np.empty((n + 1, len(lay.numeric)))
+        self.mus[:n] = obs[:, lay.numeric]
+        self.mus[n] = lay.centre
+        self.sigmas = np.empty_like(self.mus)
+        self.sigmas[:n] = bandwidth(n, len(self.dims), 1.0) * lay.widths
+        self.sigmas[n] = lay.widths
+        self._beta = np.array([categorical_smoothing(n, int(k), e)
+                               for k, e in zip(lay.n_choices, lay.exploration)])
+        self._observed = np.full((n + 1, len(lay.categorical)), -1, dtype=int)
+        self._observed[:n] = obs[:, lay.categorical]
         self._prepare_log_pdf()
 
     @property
@@ -202,8 +238,6 @@ class ParzenEstimator:
 
     def _prepare_log_pdf(self) -> None:
         """Precompute what does not depend on the points: weights and normalisers."""
-        is_int = np.array([self.dims[j].kind == "int" for j in self.numeric], dtype=bool)
-        self._cont, self._disc = np.flatnonzero(~is_int), np.flatnonzero(is_int)
         self._inv_sigma = 1.0 / self.sigmas
         base = np.log(self.weights)
         if self.numeric:

@@ -30,7 +30,11 @@ import numpy as np
 from automl.space import Categorical, Choice, Constant, Float, Int, Space
 from automl.tpe.parzen import Dim
 
-__all__ = ["Group", "build_groups", "walk", "encode", "decode_value"]
+__all__ = ["Group", "build_groups", "walk", "encode", "decode_value", "CHOICE_EXPLORATION"]
+
+#: Extra smoothing of the kernels over a ``Choice``'s options: an option tried rarely
+#: keeps a fair chance, since one bad sub-branch should not condemn a whole algorithm.
+CHOICE_EXPLORATION = 2.0
 
 
 @dataclass
@@ -76,7 +80,7 @@ def _fixed_value(node: Any) -> tuple[bool, Any]:
 
 def _dim(node: Any) -> Dim:
     if isinstance(node, Choice):
-        return Dim.categorical(len(node.options))
+        return Dim.categorical(len(node.options), CHOICE_EXPLORATION)
     if isinstance(node, Categorical):
         return Dim.categorical(len(node.choices))
     if isinstance(node, Int):

@@ -11,19 +11,21 @@ import pandas as pd
 from amlbench.adapters.base import Adapter, OrdinalFrame, median_impute
 
 
-def probabilistic_classifiers(name: str):
+def probabilistic_classifiers(name: str, binary: bool):
     """hyperopt-sklearn's ``any_classifier`` with every member able to give probabilities
     (SVC with ``probability=True``, SGD with a probabilistic loss), as a probability
-    metric needs."""
+    metric needs; for multiclass tasks gradient boosting keeps to ``log_loss`` (its
+    space also samples ``exponential``, which scikit-learn rejects for 3+ classes)."""
     from hyperopt import hp
     import hpsklearn as H
 
+    gb_args = {} if binary else {"loss": "log_loss"}
     members = [
         H.svc(name + ".svc", probability=True), H.k_neighbors_classifier(name + ".knn"),
         H.random_forest_classifier(name + ".random_forest"),
         H.extra_tree_classifier(name + ".extra_trees"),
         H.ada_boost_classifier(name + ".ada_boost"),
-        H.gradient_boosting_classifier(name + ".grad_boosting"),
+        H.gradient_boosting_classifier(name + ".grad_boosting", **gb_args),
         H.sgd_classifier(name + ".sgd", loss=hp.choice(name + ".sgd.loss",
                                                        ["log_loss", "modified_huber"])),
     ]
@@ -75,22 +77,34 @@ class HyperoptSklearnAdapter(Adapter):
         self.train_ = self.encoder_.transform(X)
         Xn, _ = median_impute(self.train_, self.train_[:1])
         est = HyperoptEstimator(
-            classifier=probabilistic_classifiers("clf"),
+            classifier=probabilistic_classifiers("clf", self.task == "binary"),
             preprocessing=any_preprocessing("pre"), algo=tpe.suggest, loss_fn=self._loss(),
             continuous_loss_fn=True, trial_timeout=self.time_budget, seed=self.seed,
             n_jobs=self.n_jobs,
         )
-        trials = est.fit_iter(Xn, codes, cv_shuffle=True, valid_size=0.2,
-                              random_state=np.random.default_rng(self.seed))
-        next(trials)
-        while (left := self.time_budget - (time.monotonic() - start)) > 1.0:
-            est.trial_timeout = left
-            trials.send(1)
+        self._search(est, Xn, codes, start)
         if est._best_learner is None:
             raise RuntimeError("hyperopt-sklearn: every trial failed or timed out")
         est._retrain_best_model_on_full_data(Xn, codes)
         self.model_ = est.best_model()
         return self
+
+    def _search(self, est, Xn: np.ndarray, codes: np.ndarray, start: float) -> None:
+        """One trial at a time until the budget is spent. A trial that raises ends
+        hyperopt-sklearn's generator (it lets exceptions through); the search then goes
+        on warm-started from the trials so far."""
+        rng = np.random.default_rng(self.seed)
+        trials, warm = None, False
+        while (left := self.time_budget - (time.monotonic() - start)) > 1.0:
+            if trials is None:
+                trials = est.fit_iter(Xn, codes, cv_shuffle=True, valid_size=0.2,
+                                      random_state=rng, warm_start=warm)
+                next(trials)
+            est.trial_timeout = left
+            try:
+                trials.send(1)
+            except Exception:  # a configuration its estimator rejects: go on without it
+                trials, warm = None, True
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         _, Xt = median_impute(self.train_, self.encoder_.transform(X))

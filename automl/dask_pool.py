@@ -160,10 +160,10 @@ class DaskPool:
 
     Examples
     --------
-    >>> import joblib                                                # doctest: +SKIP
+    >>> import joblib
     >>> from distributed import Client
-    >>> client = Client("tcp://scheduler:8786")
-    >>> with joblib.parallel_config(backend="dask"), DaskPool() as pool:
+    >>> client = Client("tcp://scheduler:8786")                    # doctest: +SKIP
+    >>> with joblib.parallel_config(backend="dask"), DaskPool() as pool:  # doctest: +SKIP
     ...     pool.n_workers == sum(client.nthreads().values())
     True
     """

@@ -136,6 +136,8 @@ def _describe(value: Any) -> Any:
         return value
     if isinstance(value, np.integer):
         return int(value)
+    if isinstance(value, (np.random.Generator, np.random.RandomState)):
+        return type(value).__name__  # its repr holds a memory address
     if callable(value) and hasattr(value, "__qualname__"):
         return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
     return repr(value)

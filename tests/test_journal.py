@@ -186,6 +186,9 @@ def test_fingerprint_accepts_arrays_and_objects():
     json.dumps(fp.to_dict())
     assert fp.data["shape"] == [4, 3] and fp.random_state == 3
     assert fp.cv == "Splitter(n_splits=3)" and fp.metric == "math.sqrt"
+    generators = [make_fingerprint(np.eye(2), [0, 1], space={}, task="binary",
+                                   random_state=np.random.default_rng(s)) for s in (0, 1)]
+    assert generators[0] == generators[1] and generators[0].random_state == "Generator"
     assert make_fingerprint(np.eye(4), [0, 1, 0, 1], space={}, task="binary",
                             cv=Splitter(5)).differences(
         make_fingerprint(np.eye(4), [0, 1, 0, 1], space={}, task="binary", cv=Splitter(3))

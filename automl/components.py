@@ -9,6 +9,8 @@ contract, so that it clones, pickles and can be inlined into an exported script.
 - :class:`SelectFraction`: keep the best fraction of features by a univariate F-test.
 - :class:`PenalizedLogisticRegression`: logistic regression with ``penalty`` as a plain
   hyperparameter (scikit-learn >= 1.8 deprecates it).
+- :class:`ProbabilisticSVC`: SVC with calibrated probabilities (scikit-learn >= 1.9
+  deprecates ``SVC(probability=True)``).
 - :class:`EarlyStoppedLGBMClassifier` / ``Regressor``, :class:`EarlyStoppedXGBClassifier` /
   ``Regressor``: boosters that choose their number of trees by early stopping on an inner
   validation split, under a cap (``max_trees``).
@@ -37,6 +39,7 @@ __all__ = [
     "EarlyStoppedXGBClassifier",
     "EarlyStoppedXGBRegressor",
     "PenalizedLogisticRegression",
+    "ProbabilisticSVC",
     "SelectFraction",
     "ToFloat",
 ]
@@ -288,6 +291,76 @@ class PenalizedLogisticRegression(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
         return self.model_.predict_proba(X)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.decision_function(X)
+
+
+class ProbabilisticSVC(ClassifierMixin, BaseEstimator):
+    """Support-vector classifier with probabilities from sigmoid calibration.
+
+    scikit-learn 1.9 deprecated ``SVC(probability=True)`` for
+    ``CalibratedClassifierCV(SVC(), ensemble=False)``, which this class fits (with
+    ``cv`` folds, fewer if a class is rarer). A class with a single example leaves no
+    room for calibration: probabilities then come from a softmax of the decision values.
+
+    Parameters
+    ----------
+    C, kernel, degree, gamma, coef0, cache_size, class_weight, random_state
+        As in :class:`sklearn.svm.SVC`.
+    cv : int, default=2
+        Calibration folds.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> ProbabilisticSVC(random_state=0).fit(X, y).predict_proba(X).shape
+    (150, 3)
+    """
+
+    def __init__(self, C: float = 1.0, kernel: str = "rbf", degree: int = 3, gamma: Any = "scale",
+                 coef0: float = 0.0, cache_size: float = 200, class_weight: Any = None,
+                 cv: int = 2, random_state: int | None = None) -> None:
+        self.C = C
+        self.kernel = kernel
+        self.degree = degree
+        self.gamma = gamma
+        self.coef0 = coef0
+        self.cache_size = cache_size
+        self.class_weight = class_weight
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "ProbabilisticSVC":
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.model_selection import StratifiedKFold
+        from sklearn.svm import SVC
+
+        svc = SVC(C=self.C, kernel=self.kernel, degree=self.degree, gamma=self.gamma,
+                  coef0=self.coef0, cache_size=self.cache_size, class_weight=self.class_weight,
+                  random_state=self.random_state)
+        folds = min(int(self.cv), int(np.unique(y, return_counts=True)[1].min()))
+        if folds >= 2:
+            cv = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+            svc = CalibratedClassifierCV(svc, cv=cv, ensemble=False)
+        self.model_ = svc.fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.model_.classes_
+        self.n_features_in_ = self.model_.n_features_in_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        if hasattr(self.model_, "predict_proba"):
+            return self.model_.predict_proba(X)
+        scores = self.model_.decision_function(X)
+        scores = np.c_[-scores, scores] if scores.ndim == 1 else scores
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return scores / scores.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def decision_function(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")

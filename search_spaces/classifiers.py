@@ -86,7 +86,7 @@ def forest_params(criteria: list[str]) -> dict[str, Any]:
     return {
         "n_estimators": Constant(100),
         "criterion": Categorical(criteria),
-        "max_features": Float(0.05, 1.0, log=True, default=0.3),
+        "max_features": Float(0.05, 1.0, log=True, default=0.2),
         "min_samples_leaf": Int(1, 20, log=True, default=1),
         "min_samples_split": Int(2, 20, log=True, default=2),
         "bootstrap": Categorical([True, False]),
@@ -155,10 +155,9 @@ def classifier_components() -> dict[str, Component]:
             "penalty": Choice({"l2": None, "l1": None,
                                "elasticnet": {"l1_ratio": Float(0.05, 0.95)}}),
         }, cost=1, scale_sensitive=True),
-        "svc": Component("sklearn.svm.SVC", {
+        "svc": Component("automl.components.ProbabilisticSVC", {
             "C": Float(1e-2, 1e3, log=True, default=1.0),
             "kernel": _svc_kernel(),
-            "probability": Constant(True),
             "cache_size": Constant(500),
         }, cost=5, scale_sensitive=True),
         "knn": Component("sklearn.neighbors.KNeighborsClassifier", knn_params(),

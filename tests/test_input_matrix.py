@@ -239,7 +239,7 @@ def test_every_dirty_column_at_once_gives_a_model(dirty_model) -> None:
 def _drifted(X: pd.DataFrame) -> pd.DataFrame:
     new = X.head(10).copy()
     new.loc[0, "c"] = "never seen"
-    new.loc[1, "b"] = np.nan  # "b" had no NaN in training (only inf)
+    new.loc[1, "const"] = np.nan  # "const" had no NaN in training
     new["a"] = new["a"].astype(str)  # numeric column arriving as strings
     return new[new.columns[::-1]]  # reordered
 
@@ -247,6 +247,8 @@ def _drifted(X: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_predict_accepts_drift_unseen_categories_new_nan_and_reordering(dirty_model) -> None:
     model, X = dirty_model
+    const = next(c for c in model.schema_["columns"] if c["name"] == "const")
+    assert not const["had_nan"]
     new = _drifted(X)
     proba = model.predict_proba(new)
     assert proba.shape == (10, 3) and np.isfinite(proba).all()

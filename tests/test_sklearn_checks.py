@@ -3,14 +3,28 @@
 Each check fits the estimator (often several times) with a tiny budget: two trials of one
 cheap algorithm, 2-fold cross-validation. The checks that are expected to fail are listed
 below, each with its reason; keep this list as short as the design allows.
+
+The checks are about the estimator contract, not about fault isolation, so trials run in
+this process (``InProcessPool``): starting worker processes costs several seconds per fit,
+and the checks fit a few hundred times. The worker path is exercised by
+tests/test_input_matrix.py, tests/test_search.py and tests/test_workers.py.
 """
 
 from __future__ import annotations
 
+import functools
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from automl import AutoClassifier, AutoRegressor
+from automl import AutoClassifier, AutoRegressor, estimators, search
+from automl.workers import TaskResult
 
 TINY = {"n_trials": 2, "time_budget": None, "cv": 2, "random_state": 0}
 
@@ -21,23 +35,85 @@ ESTIMATORS = [
 
 # Failures that follow from a design decision, not from a defect.
 DESIGN_FAILURES = {
-    "check_dataframe_column_names_consistency": (
-        "columns of a DataFrame given to predict are matched by name and reordered "
-        "(docs/input_data.md); scikit-learn expects an error for reordered columns. "
-        "Missing, extra and renamed columns do raise its exact messages."
-    ),
     "check_sample_weight_equivalence_on_dense_data": (
-        "the check compares predictions to 1e-7; a search refits the best of several "
-        "cross-validated pipelines whose solvers converge only to their tolerance, so "
-        "weights equal repetitions only approximately (zero weights vs dropped rows is "
-        "tested in tests/test_input_matrix.py for a fixed configuration)."
+        "sample_weight reaches the model step and the CV metric, but the preprocessing "
+        "steps (imputer, scaler, encoder, selector) are fitted unweighted, so integer "
+        "weights are not exactly repeated rows (max |diff| 0.09 in probabilities, 0.004 "
+        "in regression); zero weights equal dropped rows for a configuration without "
+        "fitted preprocessing: tests/test_input_matrix.py."
+    ),
+}
+
+# Defects in automl/estimators.py, reported to its owner; remove each entry once fixed
+# (pytest then reports the check as XPASS).
+PENDING_IN_ESTIMATORS = {
+    "check_estimators_unfitted": (
+        "predict reads self.best_pipeline_ before _features() calls check_is_fitted, so an "
+        "unfitted estimator raises AttributeError instead of NotFittedError."
+    ),
+    "check_dtype_object": (
+        "__sklearn_tags__ leaves input_tags.string=False although strings are accepted "
+        "(categorical columns); the check then expects a TypeError on an object cell."
+    ),
+    "check_estimator_sparse_tag": (
+        "__sklearn_tags__ leaves input_tags.sparse=False although small sparse input is "
+        "densified and fits."
     ),
 }
 
 
 def expected_failures(estimator: object) -> dict[str, str]:
     """The checks expected to fail for ``estimator``, with their reasons."""
-    return dict(DESIGN_FAILURES)
+    return {**DESIGN_FAILURES, **PENDING_IN_ESTIMATORS}
+
+
+class InProcessPool:
+    """The WorkerPool interface of docs/CONTRACTS.md, running each task at submit time."""
+
+    def __init__(self, n_workers: int, threads_per_worker: int = 1,
+                 memory_limit_mb: float | None = None, *, preload: tuple = ()) -> None:
+        self.n_workers = n_workers
+        self._finished: list[TaskResult] = []
+        self._next_id = 0
+
+    def __enter__(self) -> InProcessPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+    @property
+    def n_running(self) -> int:
+        return 0
+
+    @property
+    def n_free(self) -> int:
+        return self.n_workers
+
+    def submit(self, fn: Callable[..., Any], *args: Any, time_limit: float | None = None,
+               **kwargs: Any) -> int:
+        task_id, self._next_id = self._next_id, self._next_id + 1
+        start = time.perf_counter()
+        try:
+            value, status, error = fn(*args, **kwargs), "ok", None
+        except Exception as exc:  # a failing trial is a result, as in a worker
+            value, status, error = None, "error", f"{type(exc).__name__}: {exc}"
+        self._finished.append(TaskResult(task_id, status, value, error,
+                                         time.perf_counter() - start))
+        return task_id
+
+    def wait(self, timeout: float | None = None) -> list[TaskResult]:
+        finished, self._finished = self._finished, []
+        return finished
+
+    def shutdown(self) -> None:
+        self._finished = []
+
+
+@pytest.fixture(autouse=True)
+def _trials_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    in_process = functools.partial(search.run_search, pool_factory=InProcessPool)
+    monkeypatch.setattr(estimators, "run_search", in_process)
 
 
 @pytest.mark.slow
@@ -45,3 +121,24 @@ def expected_failures(estimator: object) -> dict[str, str]:
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures)
 def test_sklearn_estimator_checks(estimator, check) -> None:
     check(estimator)
+
+
+def test_feature_names_follow_sklearn_except_that_reordered_columns_are_realigned() -> None:
+    """What check_dataframe_column_names_consistency (not run by parametrize_with_checks
+    in scikit-learn 1.9) asks, except the error for reordered columns: we realign them."""
+    rng = np.random.default_rng(0)
+    names = [f"col_{i}" for i in range(8)]
+    X = pd.DataFrame(rng.normal(size=(150, 8)), columns=names)
+    model = AutoClassifier(include=["logreg"], **TINY).fit(X, rng.integers(0, 2, 150))
+    assert model.feature_names_in_.dtype == object
+    assert list(model.feature_names_in_) == names
+    np.testing.assert_array_equal(model.predict(X[names[::-1]]), model.predict(X))
+    renamed = X.set_axis([f"another_prefix_{i}" for i in range(8)], axis=1)
+    cases = [
+        (renamed, "Feature names unseen at fit time:\n- another_prefix_0\n- another_prefix_1\n"),
+        (X[names[:3]], "Feature names seen at fit time, yet now missing:\n- col_3\n"),
+    ]
+    for X_bad, detail in cases:
+        message = "The feature names should match those that were passed during fit.\n"
+        with pytest.raises(ValueError, match=re.escape(message + detail)):
+            model.predict_proba(X_bad)

@@ -199,11 +199,13 @@ def _ping() -> None:
 def _wait_for_workers(pool: Any, budget: _Budget) -> None:
     """Wait until a worker is ready (so no trial's limit runs out while workers start)."""
     pool.submit(_ping)
-    while not pool.wait(timeout=max(_POLL, budget.left())):
+    left = budget.left()
+    while not pool.wait(timeout=max(_POLL, left) if math.isfinite(left) else None):
         if budget.left() <= 0:
             raise NoSuccessfulTrialError(
                 f"No worker process started within the time budget "
                 f"({budget.elapsed():.1f} s). Increase time_budget; the machine may be overloaded.")
+        left = budget.left()
 
 
 

@@ -258,6 +258,9 @@ def clean_fit_frame(frame: pd.DataFrame, notes: Notes) -> tuple[pd.DataFrame, di
     return pd.DataFrame(columns, copy=False), dropped
 
 
+# ---------------------------------------------------------------------------------------
+# predict time: back to the training dtype
+
 
 def _to_boolean(s: pd.Series, name: str) -> pd.Series:
     if ptypes.is_bool_dtype(s.dtype):
@@ -296,9 +299,9 @@ def _to_training_datetime(s: pd.Series, name: str, dtype: str) -> pd.Series:
             return converted.astype(dtype)
     except (TypeError, ValueError):
         pass
-    raise ValueError(f"column {name!r} was {dtype} in training but holds values that are "
-                     f"not dates at predict (dtype {s.dtype}); convert it with "
-                     "pandas.to_datetime.")
+    raise ValueError(f"column {name!r} was {dtype} in training but holds values that "
+                     f"cannot be read as {dtype} at predict (dtype {s.dtype}); convert it "
+                     "with pandas.to_datetime (same time zone as in training).")
 
 
 def coerce(s: pd.Series, column: dict, notes: Notes) -> pd.Series:

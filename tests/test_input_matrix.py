@@ -229,6 +229,7 @@ def dirty_model() -> tuple[AutoClassifier, pd.DataFrame]:
     return model, X
 
 
+@pytest.mark.filterwarnings("ignore:column 'b' holds 2 infinite")
 def test_every_dirty_column_at_once_gives_a_model(dirty_model) -> None:
     model, X = dirty_model
     _assert_good_predictions(model, X, _y(), "classification")

@@ -507,7 +507,7 @@ def test_predict_boolean_and_datetime_drift(fitted):
     assert out["flag"].tolist()[:2] == [True, False] and pd.isna(out["flag"].iloc[2])
     assert out["when"].dtype == fitted.X["when"].dtype
     new["when"] = "not a date"
-    with pytest.raises(ValueError, match="column 'when'.*not dates"):
+    with pytest.raises(ValueError, match="column 'when'.*cannot be read as datetime64"):
         validate_predict_input(new, fitted.schema)
 
 

@@ -239,6 +239,8 @@ class _AutoMLBase(BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.sparse = True
         tags.non_deterministic = True
         return tags
 
@@ -318,7 +320,8 @@ class AutoClassifier(ClassifierMixin, _AutoMLBase):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels, of the same type as the training labels."""
-        codes = np.asarray(self.best_pipeline_.predict(self._features(X))).astype(np.intp)
+        features = self._features(X)
+        codes = np.asarray(self.best_pipeline_.predict(features)).astype(np.intp)
         return self.classes_[codes]
 
 
@@ -341,4 +344,5 @@ class AutoRegressor(RegressorMixin, _AutoMLBase):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values."""
-        return np.asarray(self.best_pipeline_.predict(self._features(X)), dtype=float)
+        features = self._features(X)
+        return np.asarray(self.best_pipeline_.predict(features), dtype=float)

@@ -38,6 +38,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
@@ -131,16 +132,27 @@ def describe_columns(X: pd.DataFrame) -> ColumnInfo:
 
 
 def _instantiate(component: Component, kwargs: dict[str, Any], random_state: int | None,
-                 n_threads: int) -> BaseEstimator:
-    """Create the estimator, setting its seed and thread count when it has them."""
+                 n_threads: int, task: str) -> BaseEstimator:
+    """Create the estimator, setting its seed and thread count when it has them.
+
+    An estimator whose ``random_state`` is deprecated in favour of a splitter passed as
+    ``cv`` (scikit-learn 1.9's TargetEncoder) gets a seeded, shuffled splitter instead.
+    """
     cls = component.resolve()
     params = inspect.signature(cls.__init__).parameters
     usable = {name for name, p in params.items() if p.default != "deprecated"}
     if "random_state" in usable:
         kwargs.setdefault("random_state", random_state)
+    elif "random_state" in params and "cv" in usable and "cv" not in kwargs:
+        splitter = KFold if task == "regression" else StratifiedKFold
+        kwargs["cv"] = splitter(n_splits=5, shuffle=True, random_state=random_state)
     for name in _THREAD_PARAMS:
         if name in usable:
-            kwargs.setdefault(name, n_threads)
+            # scikit-learn reads n_jobs=None as one thread (and warns when it is set on
+            # LogisticRegression >= 1.8); other libraries may read None as "all cores"
+            same = n_threads == 1 and params[name].default is None and cls.__module__.startswith("sklearn.")
+            if not same:
+                kwargs.setdefault(name, n_threads)
             break
     return cls(**kwargs)
 
@@ -154,7 +166,7 @@ def _option(space: Space, config: Mapping[str, Any], key: str) -> tuple[str, Any
 
 
 def _step(space: Space, config: Mapping[str, Any], key: str, random_state: int | None,
-          adapt: dict[str, Any] | None = None) -> BaseEstimator | None:
+          task: str, adapt: dict[str, Any] | None = None) -> BaseEstimator | None:
     """The estimator chosen at preprocessing step ``key``; None for an empty option."""
     found = _option(space, config, key)
     if found is None:
@@ -170,11 +182,11 @@ def _step(space: Space, config: Mapping[str, Any], key: str, random_state: int |
     for name, value in (adapt or {}).items():
         if name in cls_params:
             kwargs.setdefault(name, value)
-    return _instantiate(branch, kwargs, random_state, 1)
+    return _instantiate(branch, kwargs, random_state, 1, task)
 
 
 def _encoder(space: Space, config: Mapping[str, Any], native: bool,
-             random_state: int | None) -> BaseEstimator:
+             random_state: int | None, task: str) -> BaseEstimator:
     found = _option(space, config, "encode")
     if native:
         return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
@@ -185,16 +197,17 @@ def _encoder(space: Space, config: Mapping[str, Any], native: bool,
     if found[0] == "native":  # a model without native support: plain ordinal codes
         return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
                               max_categories=_NATIVE_MAX_CATEGORIES)
-    return _step(space, config, "encode", random_state)
+    return _step(space, config, "encode", random_state, task)
 
 
 def _numeric_branch(space: Space, config: Mapping[str, Any], columns: ColumnInfo,
-                    random_state: int | None, selector: BaseEstimator | None) -> Pipeline:
-    imputer = _step(space, config, "impute", random_state)
+                    random_state: int | None, task: str,
+                    selector: BaseEstimator | None) -> Pipeline:
+    imputer = _step(space, config, "impute", random_state, task)
     if imputer is None:
         imputer = SimpleImputer(strategy="median", keep_empty_features=True)
     n_quantiles = int(min(1000, max(10, columns.n_rows // 2)))
-    scaler = _step(space, config, "scale", random_state, {"n_quantiles": n_quantiles})
+    scaler = _step(space, config, "scale", random_state, task, {"n_quantiles": n_quantiles})
     steps = [("to_float", ToFloat()), ("impute", imputer)]
     steps += [("scale", scaler)] if scaler is not None else []
     steps += [("select", selector)] if selector is not None else []
@@ -231,7 +244,7 @@ def _model(space: Space, config: Mapping[str, Any], columns: ColumnInfo, task: s
         kwargs["n_neighbors"] = int(max(1, min(kwargs["n_neighbors"], columns.n_rows // 2)))
     if n_native:
         kwargs["categorical_features"] = list(range(n_native))
-    model = _instantiate(component, kwargs, random_state, n_threads)
+    model = _instantiate(component, kwargs, random_state, n_threads, task)
     if task == "regression" and component.tags.get("scale_target"):
         model = TransformedTargetRegressor(regressor=model, transformer=StandardScaler())
     return model
@@ -293,16 +306,17 @@ def build_pipeline(config: Mapping[str, Any], space: Space, columns: ColumnInfo,
     encode = _option(space, config, "encode")
     native = (encode is not None and encode[0] == "native"
               and bool(model_branch.tags.get("native_categorical")) and bool(columns.categorical))
-    selector = _step(space, config, "select", random_state)
+    selector = _step(space, config, "select", random_state, task)
     transformers = []
     if columns.categorical:
-        encoder = _encoder(space, config, native, random_state)
+        encoder = _encoder(space, config, native, random_state, task)
         transformers.append(("cat", Pipeline([("as_categories", AsCategories()), ("encode", encoder)]),
                              _selector(list(columns.categorical))))
     numeric = list(columns.numeric + columns.boolean + columns.datetime)
     if numeric:
         inner = selector if native else None
-        transformers.append(("num", _numeric_branch(space, config, columns, random_state, inner),
+        transformers.append(("num", _numeric_branch(space, config, columns, random_state, task,
+                                                    inner),
                              _selector(numeric)))
     steps: list[tuple[str, Any]] = [("preprocess", ColumnTransformer(transformers, sparse_threshold=0.0))]
     if selector is not None and not native:

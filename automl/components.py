@@ -30,7 +30,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_selection import SelectorMixin, f_classif, f_regression
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 __all__ = [
     "AsCategories",
@@ -179,7 +180,7 @@ class SelectFraction(SelectorMixin, BaseEstimator):
     ----------
     fraction : float, default=0.5
         Share of the features to keep, in (0, 1].
-    score : {"classification", "regression"}, default="classification"
+    target : {"classification", "regression"}, default="classification"
         ANOVA F-test against classes, or correlation F-test against a numeric target.
 
     Examples
@@ -190,19 +191,19 @@ class SelectFraction(SelectorMixin, BaseEstimator):
     [False, False, True]
     """
 
-    def __init__(self, fraction: float = 0.5, score: str = "classification") -> None:
+    def __init__(self, fraction: float = 0.5, target: str = "classification") -> None:
         self.fraction = fraction
-        self.score = score
+        self.target = target
 
     def fit(self, X: Any, y: Any) -> "SelectFraction":
         if not 0.0 < float(self.fraction) <= 1.0:
             raise ValueError(f"fraction must be in (0, 1]; got {self.fraction!r}.")
-        if self.score not in ("classification", "regression"):
-            raise ValueError("score must be 'classification' or 'regression'; "
-                             f"got {self.score!r}.")
-        X = np.asarray(X, dtype=np.float64)
+        if self.target not in ("classification", "regression"):
+            raise ValueError("target must be 'classification' or 'regression'; "
+                             f"got {self.target!r}.")
+        X, y = check_X_y(X, y, dtype=np.float64)
         self.n_features_in_ = X.shape[1]
-        test = f_classif if self.score == "classification" else f_regression
+        test = f_classif if self.target == "classification" else f_regression
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -341,6 +342,7 @@ class ProbabilisticSVC(ClassifierMixin, BaseEstimator):
         svc = SVC(C=self.C, kernel=self.kernel, degree=self.degree, gamma=self.gamma,
                   coef0=self.coef0, cache_size=self.cache_size, class_weight=self.class_weight,
                   random_state=self.random_state)
+        X, y = _check_xy(X, y, classifier=True)
         folds = min(int(self.cv), int(np.unique(y, return_counts=True)[1].min()))
         if folds >= 2:
             cv = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
@@ -360,11 +362,8 @@ class ProbabilisticSVC(ClassifierMixin, BaseEstimator):
         return scores / scores.sum(axis=1, keepdims=True)
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def decision_function(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
-        return self.model_.decision_function(X)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 def _inner_split(y: np.ndarray, fraction: float, stratify: bool,
@@ -380,6 +379,29 @@ def _inner_split(y: np.ndarray, fraction: float, stratify: bool,
     return np.flatnonzero(train_mask), valid_idx
 
 
+def _check_xy(X: Any, y: Any, classifier: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Float X (NaN allowed) and 1-d y of the same length; at least two classes."""
+    finite = ("ensure_all_finite" if "ensure_all_finite" in inspect.signature(check_X_y).parameters
+              else "force_all_finite")
+    X, y = check_X_y(X, y, dtype=np.float64, **{finite: "allow-nan"})
+    if classifier:
+        check_classification_targets(y)
+        if len(np.unique(y)) < 2:
+            raise ValueError(f"A classifier needs at least 2 classes in y; got 1 class: {y[0]!r}.")
+    return X, y
+
+
+def _check_x(est: BaseEstimator, X: Any) -> np.ndarray:
+    check_is_fitted(est, "model_")
+    finite = ("ensure_all_finite" if "ensure_all_finite" in inspect.signature(check_array).parameters
+              else "force_all_finite")
+    X = check_array(X, dtype=np.float64, **{finite: "allow-nan"})
+    if X.shape[1] != est.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(est).__name__} is expecting "
+                         f"{est.n_features_in_} features as input.")
+    return X
+
+
 class _EarlyStoppedBooster(BaseEstimator):
     """Shared fit logic: inner split, early stopping, fallback for tiny data."""
 
@@ -387,8 +409,8 @@ class _EarlyStoppedBooster(BaseEstimator):
     _fallback_trees = 100
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "_EarlyStoppedBooster":
-        X = np.asarray(X, dtype=np.float64)
-        y = self._encode_target(np.asarray(y))
+        X, y = _check_xy(X, y, classifier=isinstance(self, ClassifierMixin))
+        y = self._encode_target(y)
         self.n_features_in_ = X.shape[1]
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         train, valid = _inner_split(y, float(self.validation_fraction),
@@ -405,6 +427,11 @@ class _EarlyStoppedBooster(BaseEstimator):
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         return y.astype(np.float64)
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     def _categorical(self) -> list[int]:
         return sorted(int(i) for i in (self.categorical_features or ()))
 
@@ -418,18 +445,19 @@ class _ClassifierOutput(ClassifierMixin):
         return encoder.transform(y)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        proba = self.model_.predict_proba(np.asarray(X, dtype=np.float64))
+        X = _check_x(self, X)
+        proba = self.model_.predict_proba(X)
         return proba if proba.shape[1] == len(self.classes_) else np.c_[1.0 - proba[:, 0], proba[:, 0]]
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class _RegressorOutput(RegressorMixin):
     def predict(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return np.asarray(self.model_.predict(np.asarray(X, dtype=np.float64)), dtype=np.float64)
+        X = _check_x(self, X)
+        return np.asarray(self.model_.predict(X), dtype=np.float64)
 
 
 class _LGBMBase(_EarlyStoppedBooster):

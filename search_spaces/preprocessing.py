@@ -88,12 +88,12 @@ def _encode(task: str) -> Choice:
 
 
 def _select(task: str) -> Choice:
-    score = "regression" if task == "regression" else "classification"
+    target = "regression" if task == "regression" else "classification"
     return Choice({
         "none": None,
         "univariate": Component("automl.components.SelectFraction", {
             "fraction": Float(0.1, 1.0, default=0.5),
-            "score": Constant(score),
+            "target": Constant(target),
         }),
         "pca": Component("sklearn.decomposition.PCA", {
             "n_components": Float(0.7, 0.999, default=0.95),

@@ -33,38 +33,24 @@ ESTIMATORS = [
     AutoRegressor(include=["ridge"], **TINY),
 ]
 
+_WEIGHTS_REASON = (
+    "sample_weight reaches the model step and the CV metric, but the preprocessing steps "
+    "(imputer, scaler, encoder, selector) are fitted unweighted, so integer weights are "
+    "not exactly repeated rows (max |diff| 0.09 in probabilities, 0.004 in regression); "
+    "zero weights equal dropped rows for a configuration without fitted preprocessing: "
+    "tests/test_input_matrix.py."
+)
+
 # Failures that follow from a design decision, not from a defect.
 DESIGN_FAILURES = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "sample_weight reaches the model step and the CV metric, but the preprocessing "
-        "steps (imputer, scaler, encoder, selector) are fitted unweighted, so integer "
-        "weights are not exactly repeated rows (max |diff| 0.09 in probabilities, 0.004 "
-        "in regression); zero weights equal dropped rows for a configuration without "
-        "fitted preprocessing: tests/test_input_matrix.py."
-    ),
-}
-
-# Defects in automl/estimators.py, reported to its owner; remove each entry once fixed
-# (pytest then reports the check as XPASS).
-PENDING_IN_ESTIMATORS = {
-    "check_estimators_unfitted": (
-        "predict reads self.best_pipeline_ before _features() calls check_is_fitted, so an "
-        "unfitted estimator raises AttributeError instead of NotFittedError."
-    ),
-    "check_dtype_object": (
-        "__sklearn_tags__ leaves input_tags.string=False although strings are accepted "
-        "(categorical columns); the check then expects a TypeError on an object cell."
-    ),
-    "check_estimator_sparse_tag": (
-        "__sklearn_tags__ leaves input_tags.sparse=False although small sparse input is "
-        "densified and fits."
-    ),
+    "check_sample_weight_equivalence_on_dense_data": _WEIGHTS_REASON,
+    "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS_REASON,
 }
 
 
 def expected_failures(estimator: object) -> dict[str, str]:
     """The checks expected to fail for ``estimator``, with their reasons."""
-    return {**DESIGN_FAILURES, **PENDING_IN_ESTIMATORS}
+    return dict(DESIGN_FAILURES)
 
 
 class InProcessPool:

@@ -190,6 +190,8 @@ class ParzenEstimator:
         Weight of the prior component relative to one observation. The prior is centred
         on the middle of each range with a kernel as wide as the range, and uniform over
         categories.
+    weights : array of shape (n,), optional
+        Relative weights of the observations (default: all one).
 
     Attributes
     ----------
@@ -208,7 +210,7 @@ class ParzenEstimator:
     """
 
     def __init__(self, observations: np.ndarray, dims: Sequence[Dim],
-                 prior_weight: float = 1.0) -> None:
+                 prior_weight: float = 1.0, weights: np.ndarray | None = None) -> None:
         obs = np.asarray(observations, dtype=float).reshape(-1, len(dims))
         n = len(obs)
         self.dims = list(dims)
@@ -216,9 +218,11 @@ class ParzenEstimator:
         self.numeric, self.categorical = lay.numeric, lay.categorical
         self._low, self._high, self._n_choices = lay.low, lay.high, lay.n_choices
         self._cont, self._disc = lay.cont, lay.disc
-        weights = np.ones(n + 1)
-        weights[n] = prior_weight if n else 1.0
-        self.weights = weights / weights.sum()
+        mixture = np.ones(n + 1)
+        if weights is not None:
+            mixture[:n] = weights
+        mixture[n] = prior_weight if n else 1.0
+        self.weights = mixture / mixture.sum()
         self.mus = np.empty((n + 1, len(lay.numeric)))
         self.mus[:n] = obs[:, lay.numeric]
         self.mus[n] = lay.centre

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-__all__ = ["OK", "PRUNED", "FAILED", "PENDING", "STATUS_CODES", "n_good", "split"]
+__all__ = ["OK", "PRUNED", "FAILED", "PENDING", "STATUS_CODES", "n_good", "split", "good_weights"]
 
 OK, PRUNED, FAILED, PENDING = 0, 1, 2, 3
 
@@ -79,3 +79,29 @@ def split(losses: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray
     is_good = np.zeros(len(losses), dtype=bool)
     is_good[good] = True
     return good, np.flatnonzero(~is_good)
+
+
+def good_weights(losses: np.ndarray, good: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Weights of the good trials: their improvement over the split threshold.
+
+    The threshold is the best finite loss of the bad set (or the worst good loss if the
+    bad set has none). Weights are proportional to ``threshold - loss`` plus a floor of
+    a tenth of the mean, so a trial much better than the rest dominates the good density
+    while barely-good trials still count; they average to one.
+
+    Examples
+    --------
+    >>> good_weights(np.array([0.0, 0.9, 1.0]), np.array([0, 1]), np.array([2])).round(3)
+    array([1.744, 0.256])
+    """
+    values = np.asarray(losses, dtype=float)
+    good_losses = values[good]
+    if good_losses.size == 0:
+        return np.ones(0)
+    finite_bad = values[bad][np.isfinite(values[bad])]
+    threshold = finite_bad.min() if finite_bad.size else good_losses.max()
+    gain = np.maximum(threshold - good_losses, 0.0)
+    if gain.sum() <= 0.0:
+        return np.ones(good_losses.size)
+    gain = gain + 0.1 * gain.mean()
+    return gain / gain.mean()

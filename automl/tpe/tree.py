@@ -13,8 +13,7 @@ Examples
 --------
 >>> from automl.space import Choice, Float, Space
 >>> space = Space({"model": Choice({"a": {"x": Float(0, 1)}, "b": None})})
->>> root = build_groups(space)[0]
->>> [g.prefix for g in walk(root)]
+>>> [g.prefix for g in build_groups(space)]
 ['', 'model.a.', 'model.b.']
 """
 
@@ -30,7 +29,7 @@ import numpy as np
 from automl.space import Categorical, Choice, Constant, Float, Int, Space
 from automl.tpe.parzen import Dim
 
-__all__ = ["Group", "build_groups", "walk", "encode", "decode_value", "CHOICE_EXPLORATION"]
+__all__ = ["Group", "build_groups", "encode", "decode_value", "CHOICE_EXPLORATION"]
 
 #: Extra smoothing of the kernels over a ``Choice``'s options: an option tried rarely
 #: keeps a fair chance, since one bad sub-branch should not condemn a whole algorithm.
@@ -111,14 +110,6 @@ def build_groups(space: Space) -> list[Group]:
     groups: list[Group] = []
     _build(space.params, "", groups)
     return groups
-
-
-def walk(group: Group) -> Iterator[Group]:
-    """``group`` and all groups below it, top-down."""
-    yield group
-    for options in group.children.values():
-        for child in options.values():
-            yield from walk(child)
 
 
 def encode(group: Group, config: Mapping[str, Any]) -> Iterator[tuple[Group, np.ndarray]]:

@@ -75,3 +75,10 @@ def test_allowed_conditions_the_mixture():
     pe = ParzenEstimator(np.array([[0.0]] * 9), dims)
     x = pe.sample(np.random.default_rng(4), 500, allowed={0: np.array([False, True, True])})
     assert set(np.unique(x[:, 0])) <= {1.0, 2.0}
+
+
+def test_observation_weights_enter_the_mixture_beside_the_prior():
+    pe = ParzenEstimator(np.array([[0.1], [0.9]]), [Dim.continuous(0.0, 1.0)], weights=np.array([3.0, 1.0]))
+    np.testing.assert_allclose(pe.weights, [0.6, 0.2, 0.2])
+    x = pe.sample(np.random.default_rng(5), 4000)[:, 0]
+    assert np.mean(x < 0.5) > 0.57  # equal weights would give about 0.48

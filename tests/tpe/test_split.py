@@ -1,8 +1,9 @@
 """The good/bad split: gamma, failed and pending trials, pruned trials, ties."""
 
 import numpy as np
+import pytest
 
-from automl.tpe.split import FAILED, OK, PENDING, PRUNED, n_good, split
+from automl.tpe.split import FAILED, OK, PENDING, PRUNED, good_weights, n_good, split
 
 
 def test_n_good_grows_with_n_and_is_capped():
@@ -45,3 +46,14 @@ def test_ties_are_broken_by_trial_order():
     losses = np.array([0.2, 0.1, 0.1, 0.1] + [0.3] * 16)
     good, _ = split(losses, np.full(20, OK))
     assert good.tolist() == [1, 2]
+
+
+def test_good_weights_favour_trials_far_below_the_threshold():
+    losses = np.array([0.0, 0.18, 0.19, 0.2, 0.5, np.nan])
+    good, bad = split(losses, np.array([OK] * 5 + [FAILED]))
+    assert good.tolist() == [0]
+    weights = good_weights(np.array([0.0, 0.18, 0.19, 0.2]), np.array([0, 1, 2]), np.array([3]))
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[0] > 5 * weights[1] > 0 and weights[1] > weights[2] > 0
+    tied = good_weights(np.array([0.1, 0.1, 0.1]), np.array([0, 1]), np.array([2]))
+    np.testing.assert_allclose(tied, [1.0, 1.0])

@@ -19,12 +19,15 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for_ready
+from typing import Any
 
 from automl._worker_main import format_error
+from automl._zygote import Zygote
 
 #: Environment variables that size native thread pools; each worker gets them set.
 THREAD_ENV_VARS = (
@@ -77,20 +80,53 @@ def _describe_exit(returncode: int) -> str:
     return f"exit code {returncode}"
 
 
-class _Worker:
-    """The parent's handle on one worker process (used by the monitor thread only)."""
+class _Subprocess:
+    """A worker started as a fresh interpreter, a child of the parent (no fork server)."""
 
-    def __init__(self, threads: int, alive_fd: int, init_message: bytes) -> None:
+    never_started = False
+    lost = None
+
+    def __init__(self, threads: int, alive_fd: int, task_fd: int, result_fd: int) -> None:
+        env = dict(os.environ, **{name: str(threads) for name in THREAD_ENV_VARS})
+        command = [sys.executable, _WORKER_SCRIPT, str(task_fd), str(result_fd), str(alive_fd),
+                   str(os.getpid())]
+        self.popen = subprocess.Popen(
+            command, pass_fds=(task_fd, result_fd, alive_fd), env=env,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        self.pid: int | None = self.popen.pid
+
+    def has_exited(self) -> bool:
+        """Whether the process ended (it stays a zombie: the pid is not reaped here)."""
+        try:
+            return os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
+
+    def kill_group(self) -> None:
+        """SIGKILL the worker and whatever its task started (safe: the worker is not reaped yet)."""
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def wait(self) -> int:
+        """Reap the worker; return its exit code."""
+        return self.popen.wait()
+
+
+class _Worker:
+    """The parent's handle on one worker process (used by the monitor thread only).
+
+    ``start(task_fd, result_fd)`` starts the process (a :class:`_Subprocess` or a
+    :class:`~automl._zygote.ZygoteProcess`) that serves those two pipe ends.
+    """
+
+    def __init__(self, start: Callable[[int, int], Any], init_message: bytes) -> None:
         task_r, task_w = os.pipe()
         result_r, result_w = os.pipe()
-        env = dict(os.environ, **{name: str(threads) for name in THREAD_ENV_VARS})
-        command = [sys.executable, _WORKER_SCRIPT, str(task_r), str(result_w), str(alive_fd),
-                   str(os.getpid())]
         try:
-            self.popen = subprocess.Popen(
-                command, pass_fds=(task_r, result_w, alive_fd), env=env,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
+            self.process = start(task_r, result_w)
         except BaseException:
             for fd in (task_w, result_r):
                 os.close(fd)
@@ -106,41 +142,40 @@ class _Worker:
         self.tasks.send_bytes(init_message)
 
     def has_exited(self) -> bool:
-        """Whether the process ended (it stays a zombie: the pid is not reaped here)."""
-        try:
-            return os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-        except ChildProcessError:
-            return True
+        """Whether the process ended (it is not reaped before :meth:`kill`)."""
+        return self.process.has_exited()
 
     def rss_mb(self) -> float:
         """Resident memory of the worker in MB (psutil if importable, else /proc); 0 if gone."""
+        pid = self.process.pid
+        if pid is None:
+            return 0.0
         try:
             import psutil
         except ImportError:
             try:
-                with open(f"/proc/{self.popen.pid}/statm") as statm:
+                with open(f"/proc/{pid}/statm") as statm:
                     return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
             except (OSError, ValueError, IndexError):
                 return 0.0
         try:
-            return psutil.Process(self.popen.pid).memory_info().rss / 2**20
+            return psutil.Process(pid).memory_info().rss / 2**20
         except psutil.Error:
             return 0.0
 
     def kill_group(self) -> None:
-        """SIGKILL the worker and whatever its task started (safe: the worker is not reaped yet)."""
-        try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """SIGKILL the worker and whatever its task started (the worker is not reaped yet)."""
+        self.process.kill_group()
 
-    def kill(self) -> int:
-        """Kill the worker's process group, reap the worker, close its pipes; return its exit code."""
-        self.kill_group()
-        returncode = self.popen.wait()
+    def kill(self) -> str:
+        """Kill the worker's process group, reap the worker, close its pipes; describe its exit."""
+        self.process.kill_group()
+        returncode = self.process.wait()
         self.tasks.close()
         self.results.close()
-        return returncode
+        if returncode is not None:
+            return _describe_exit(returncode)
+        return self.process.lost or "it had not started yet"
 
 
 class PoolCore:
@@ -152,7 +187,7 @@ class PoolCore:
     """
 
     def __init__(self, n_workers: int, threads: int, memory_limit_mb: float | None,
-                 preload: Sequence[str]) -> None:
+                 preload: Sequence[str], fork_server: bool = True) -> None:
         self.n_workers, self.threads, self.memory_limit_mb = n_workers, threads, memory_limit_mb
         self.lock = threading.Lock()
         self.pending: deque[Task] = deque()
@@ -172,9 +207,12 @@ class PoolCore:
             {"sys_path": list(sys.path), "preload": list(preload), "threads": threads}
         )
         self.workers: list[_Worker] = []
+        self.zygote: Zygote | None = None
         try:
+            if fork_server:
+                self.zygote = self._start_zygote(preload)
             for _ in range(n_workers):
-                self.workers.append(_Worker(threads, self.alive_r, self.init_message))
+                self.workers.append(self._new_worker())
         except BaseException:
             self._cleanup()
             raise
@@ -199,6 +237,27 @@ class PoolCore:
         self.wake()
         if threading.current_thread() is not self.thread:
             self.thread.join()
+
+    # -- starting workers (the constructor, then the monitor thread) --------------------
+
+    def _start_zygote(self, preload: Sequence[str]) -> Zygote | None:
+        """Start the fork server; None (plain subprocess workers) where it cannot start."""
+        env = dict(os.environ, **{name: "1" for name in THREAD_ENV_VARS})
+        init = {"sys_path": list(sys.path), "preload": list(preload),
+                "worker_env": {name: str(self.threads) for name in THREAD_ENV_VARS}}
+        try:
+            return Zygote(env, self.alive_r, init)
+        except OSError:
+            return None
+
+    def _new_worker(self) -> _Worker:
+        """A worker forked by the zygote while it works, else a fresh subprocess."""
+        if self.zygote is not None and self.zygote.usable:
+            try:
+                return _Worker(self.zygote.spawn, self.init_message)
+            except OSError:  # the zygote is gone: fall back to a plain subprocess
+                pass
+        return _Worker(partial(_Subprocess, self.threads, self.alive_r), self.init_message)
 
     # -- the monitor thread -------------------------------------------------------------
 
@@ -252,7 +311,16 @@ class PoolCore:
 
     def _poll(self, timeout: float) -> None:
         by_connection = {worker.results: worker for worker in self.workers}
-        for ready in wait_for_ready([*by_connection, self.wake_r], timeout):
+        watched: list[Any] = [*by_connection, self.wake_r]
+        zygote = self.zygote if self.zygote is not None and self.zygote.alive else None
+        if zygote is not None:
+            watched.append(zygote)
+        ready_list = wait_for_ready(watched, timeout)
+        if zygote in ready_list:  # first: a worker's exit status, or the zygote's death
+            zygote.pump()
+        for ready in ready_list:
+            if ready is zygote:
+                continue
             if ready == self.wake_r:
                 os.read(self.wake_r, 65536)
             else:
@@ -280,17 +348,17 @@ class PoolCore:
             self._lose(worker)
 
     def _lose(self, worker: _Worker) -> None:
-        returncode = self._remove(worker)
+        exit_text = self._remove(worker)
         if worker.task is not None:
             self._finish(worker.task, "crashed", None,
                          "The worker process died while running the task "
-                         f"({_describe_exit(returncode)}); see the worker's stderr for details.")
-        elif not worker.ready:
+                         f"({exit_text}); see the worker's stderr for details.")
+        elif not worker.ready and not worker.process.never_started:
             self.start_failures += 1
             if self.start_failures >= MAX_START_FAILURES:
                 self._break(
                     f"{MAX_START_FAILURES} worker processes in a row died while starting "
-                    f"(last: {_describe_exit(returncode)}); see their stderr above. Check the "
+                    f"(last: {exit_text}); see their stderr above. Check the "
                     "preload modules and that the Python environment works, then make a new pool."
                 )
                 return
@@ -302,13 +370,13 @@ class PoolCore:
         self._finish(task, status, None, error)
         self._replace()
 
-    def _remove(self, worker: _Worker) -> int:
+    def _remove(self, worker: _Worker) -> str:
         self.workers.remove(worker)
         return worker.kill()
 
     def _replace(self) -> None:
         if not self.closing and self.broken is None:
-            self.workers.append(_Worker(self.threads, self.alive_r, self.init_message))
+            self.workers.append(self._new_worker())
 
     def _enforce_limits(self) -> None:
         now = time.monotonic()
@@ -354,6 +422,8 @@ class PoolCore:
         for worker in self.workers:
             worker.kill()
         self.workers = []
+        if self.zygote is not None:
+            self.zygote.close()
         with self.wake_lock:
             wake_w, self.wake_w = self.wake_w, None
         for fd in (self.alive_r, self.alive_w, self.wake_r, wake_w):

@@ -19,6 +19,11 @@ A third descriptor, ``ALIVE_FD``, is the read end of a pipe whose write end only
 parent holds: it reaches end-of-file when the parent dies, and a watchdog thread then
 kills this worker's process group (the worker and anything its task started).
 
+Run as ``python _worker_main.py zygote CONTROL_FD ALIVE_FD PARENT_PID``, the script is
+instead the pool's fork server (the "zygote", see :mod:`automl._zygote`): it imports the
+preload modules once, then forks workers that serve exactly as above, each in its own
+session, and reports their exits over the control socket.
+
 Examples
 --------
 >>> cloudpickle = load_cloudpickle()
@@ -43,6 +48,7 @@ import os
 import pickle
 import select
 import signal
+import socket
 import threading
 import traceback
 from multiprocessing.connection import Connection
@@ -55,6 +61,8 @@ TRACEBACK_FRAMES = 5
 MAX_ERROR_CHARS = 4000
 #: Seconds between two checks that the parent is still alive.
 PARENT_CHECK_INTERVAL = 1.0
+#: Longest message on the zygote's control socket (the first one carries ``sys.path``).
+MAX_CONTROL_MESSAGE = 1 << 20
 
 
 def load_cloudpickle() -> ModuleType:
@@ -134,9 +142,8 @@ def _watch_parent(alive_fd: int, parent_pid: int) -> None:
     os._exit(1)
 
 
-def main(argv: list[str]) -> None:
+def serve(task_fd: int, result_fd: int, alive_fd: int, parent_pid: int) -> None:
     """Serve tasks until the task pipe closes (see the module docstring for the protocol)."""
-    task_fd, result_fd, alive_fd, parent_pid = (int(arg) for arg in argv[1:5])
     faulthandler.enable()  # a segfaulting task leaves its traceback on stderr
     threading.Thread(
         target=_watch_parent, args=(alive_fd, parent_pid), name="parent-watch", daemon=True
@@ -157,6 +164,175 @@ def main(argv: list[str]) -> None:
         results.send_bytes(pickle.dumps((task_id, status, error, value is not None)))
         if value is not None:
             results.send_bytes(value)
+
+
+def _exit_code(info: os.waitid_result) -> int:
+    """A ``Popen.returncode`` from a :func:`os.waitid` result (negative: killed by a signal)."""
+    return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+
+
+def _thread_count() -> int:
+    """Threads of this process, native ones included (Linux ``/proc``)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def _ignore_signal(signum: int, frame: Any) -> None:
+    """A no-op handler: SIGCHLD only has to wake the zygote through its wakeup fd."""
+
+
+class _Zygote:
+    """The fork server's loop: fork a worker per request, report each worker's exit.
+
+    Single-threaded by design (a fork copies only the calling thread): it waits with
+    :func:`select.select` on the control socket, on the parent's alive pipe and on a
+    wakeup pipe that SIGCHLD writes to. A worker stays a zombie after it exits, its exit
+    reported, until the parent asks to release it, so that the parent can kill the
+    worker's process group without the pid being recycled meanwhile.
+    """
+
+    def __init__(self, control: socket.socket, alive_fd: int, parent_pid: int,
+                 worker_env: dict[str, str]) -> None:
+        self.control, self.alive_fd, self.parent_pid = control, alive_fd, parent_pid
+        self.worker_env, self.pid = worker_env, os.getpid()
+        self.children: dict[int, bool] = {}  # pid -> whether its exit was reported
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+        os.set_blocking(self.wake_r, False)
+        signal.signal(signal.SIGCHLD, _ignore_signal)
+        signal.set_wakeup_fd(self.wake_w)
+
+    def send(self, message: tuple) -> None:
+        self.control.send(pickle.dumps(message))
+
+    def serve(self) -> None:
+        """Handle requests until the parent closes the control socket or dies."""
+        try:
+            self.send(("ready", self.pid))
+            while True:
+                watched = [self.control, self.alive_fd, self.wake_r]
+                readable, _, _ = select.select(watched, [], [], PARENT_CHECK_INTERVAL)
+                if self.alive_fd in readable or os.getppid() != self.parent_pid:
+                    return
+                if self.wake_r in readable:
+                    with contextlib.suppress(BlockingIOError):
+                        while os.read(self.wake_r, 4096):
+                            pass
+                self.report_exits()
+                if self.control in readable and not self.handle_request():
+                    return
+        except OSError:  # the parent is gone (broken control socket)
+            return
+        finally:
+            self.kill_children()
+
+    def handle_request(self) -> bool:
+        """Handle one message from the parent; False at end-of-file."""
+        data, fds, _, _ = socket.recv_fds(self.control, MAX_CONTROL_MESSAGE, 2)
+        if not data:
+            for fd in fds:
+                os.close(fd)
+            return False
+        kind, argument = pickle.loads(data)
+        if kind == "spawn":
+            self.spawn(argument, fds)
+        elif kind == "release" and self.children.get(argument):
+            os.waitpid(argument, 0)
+            del self.children[argument]
+        return True
+
+    def spawn(self, request: int, fds: list[int]) -> None:
+        """Fork a worker that serves the task and result pipes ``fds``; report its pid."""
+        try:
+            threads = _thread_count()
+            if threads != 1:
+                raise RuntimeError(f"the fork server runs {threads} threads (a preloaded module "
+                                   "started them), so forking it is unsafe")
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            pid = os.fork()
+            if pid == 0:
+                self.become_worker(*fds)
+        except (OSError, RuntimeError) as exc:
+            self.send(("refused", request, f"{type(exc).__name__}: {exc}"))
+            return
+        finally:
+            for fd in fds:
+                os.close(fd)
+        self.children[pid] = False
+        self.send(("spawned", request, pid))
+
+    def become_worker(self, task_fd: int, result_fd: int) -> None:
+        """In the forked child: drop the zygote's state and serve tasks; never returns."""
+        code = 1
+        try:
+            os.setsid()  # its own process group, which a timeout kills as a whole
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            self.control.close()
+            os.close(self.wake_r)
+            os.close(self.wake_w)
+            os.environ.update(self.worker_env)
+            numpy = sys.modules.get("numpy")
+            if numpy is not None:  # else every worker would draw the zygote's random numbers
+                numpy.random.seed()
+            serve(task_fd, result_fd, self.alive_fd, self.pid)
+            code = 0
+        except BaseException:  # noqa: BLE001 - reported on stderr; the parent sees the exit
+            traceback.print_exc()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(code)
+
+    def report_exits(self) -> None:
+        """Tell the parent about every worker that exited (it stays a zombie until released)."""
+        for pid, reported in self.children.items():
+            if not reported:
+                info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                if info is not None:
+                    self.children[pid] = True
+                    self.send(("exited", pid, _exit_code(info)))
+
+    def kill_children(self) -> None:
+        """SIGKILL every worker's process group and reap the workers."""
+        for pid in self.children:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        self.children.clear()
+
+
+def zygote_main(control_fd: int, alive_fd: int, parent_pid: int) -> None:
+    """Import the preload modules once, then fork workers on request (see :mod:`automl._zygote`).
+
+    The first message on the control socket is ``pickle({"sys_path", "preload",
+    "worker_env"})``. Nothing but imports runs here: no numerical code, no thread.
+    """
+    control = socket.socket(fileno=control_fd)
+    init = pickle.loads(control.recv(MAX_CONTROL_MESSAGE))
+    sys.path[:] = init["sys_path"]
+    try:
+        for module in init["preload"]:
+            importlib.import_module(module)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            control.send(pickle.dumps(("failed", format_error(exc))))
+        raise
+    _Zygote(control, alive_fd, parent_pid, init["worker_env"]).serve()
+
+
+def main(argv: list[str]) -> None:
+    """Run as a worker (``TASK_FD RESULT_FD ALIVE_FD PARENT_PID``) or as the fork server
+    (``zygote CONTROL_FD ALIVE_FD PARENT_PID``)."""
+    if argv[1] == "zygote":
+        zygote_main(*(int(arg) for arg in argv[2:5]))
+    else:
+        serve(*(int(arg) for arg in argv[1:5]))
 
 
 if __name__ == "__main__":

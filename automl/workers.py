@@ -6,11 +6,13 @@ replaces at once; a task that raises is reported with its error; a task that kil
 worker (``os._exit``, a signal, a segfault) is reported as crashed. No task can break the
 pool, and every submitted task gets exactly one :class:`TaskResult`.
 
-Design, in the spirit of loky: each worker is a fresh interpreter (``subprocess`` with
-``close_fds``, in its own process group) running the stdlib-only script
-``automl/_worker_main.py``. Nothing forks the parent, which may hold OpenMP or BLAS
-threads, and the user's ``__main__`` is never re-imported, so scripts need no
-``if __name__ == "__main__"`` guard and notebooks work. Tasks travel pickled with
+Design, in the spirit of loky: workers run the stdlib-only script
+``automl/_worker_main.py``, each in its own process group. By default a fork server (the
+"zygote", :mod:`automl._zygote`), itself a fresh interpreter started with ``subprocess``,
+imports the preload modules once and forks the workers, so that a worker (or a replacement)
+starts in milliseconds; otherwise each worker is a fresh interpreter. Nothing forks the
+parent, which may hold OpenMP or BLAS threads, and the user's ``__main__`` is never
+re-imported, so scripts need no ``if __name__ == "__main__"`` guard and notebooks work. Tasks travel pickled with
 cloudpickle (functions defined in ``__main__`` or in test modules are fine). A monitor
 thread in the parent waits on the result pipes with :func:`multiprocessing.connection.wait`,
 reads every result as soon as it arrives (large results never stall a worker), enforces
@@ -44,10 +46,12 @@ from typing import Any
 from automl._pool import PoolCore, Task
 from automl._worker_main import format_error, load_cloudpickle
 
-__all__ = ["STATUSES", "TaskResult", "WorkerPool"]
+__all__ = ["START_METHODS", "STATUSES", "TaskResult", "WorkerPool"]
 
 #: Every status a :class:`TaskResult` can have.
 STATUSES = ("ok", "error", "timeout", "memout", "crashed")
+#: The ways a :class:`WorkerPool` can start its worker processes.
+START_METHODS = ("forkserver", "subprocess")
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,14 @@ class WorkerPool:
         is still busy (preparing data, say) instead of inside the first tasks. A task
         that waits for a starting worker has its clock running all the same (see
         :meth:`submit`).
+    start_method : {"forkserver", "subprocess"}, default="forkserver"
+        How worker processes start. ``"forkserver"``: one helper process (a fresh
+        interpreter, like a worker) imports the preload modules once and forks every
+        worker from there, so further workers and replacements after a timeout or a crash
+        start in milliseconds instead of re-importing. ``"subprocess"``: each worker is a
+        fresh interpreter that imports the preload modules itself. The pool falls back to
+        ``"subprocess"`` by itself where the fork server cannot work (not Linux, the
+        helper died, or a preloaded module started a thread, which makes forking unsafe).
 
     Attributes
     ----------
@@ -145,15 +157,19 @@ class WorkerPool:
     """
 
     def __init__(self, n_workers: int, threads_per_worker: int = 1,
-                 memory_limit_mb: float | None = None, *, preload: Sequence[str] = ()) -> None:
+                 memory_limit_mb: float | None = None, *, preload: Sequence[str] = (),
+                 start_method: str = "forkserver") -> None:
         self.n_workers = _check_count("n_workers", n_workers)
         self.threads_per_worker = _check_count("threads_per_worker", threads_per_worker)
         self.memory_limit_mb = _check_limit("memory_limit_mb", memory_limit_mb, "megabytes")
         if isinstance(preload, str) or not all(isinstance(name, str) for name in preload):
             raise ValueError(f"preload must be a sequence of module names; got {preload!r}.")
+        if start_method not in START_METHODS:
+            raise ValueError(f"start_method must be one of {START_METHODS}; got {start_method!r}.")
         self.preload = tuple(preload)
+        self.start_method = start_method
         self._core = PoolCore(self.n_workers, self.threads_per_worker, self.memory_limit_mb,
-                               self.preload)
+                               self.preload, fork_server=start_method == "forkserver")
         self._next_id = 0
         self._id_lock = threading.Lock()
         self._closed = False
@@ -161,7 +177,8 @@ class WorkerPool:
 
     def __repr__(self) -> str:
         return (f"WorkerPool(n_workers={self.n_workers}, threads_per_worker="
-                f"{self.threads_per_worker}, memory_limit_mb={self.memory_limit_mb})")
+                f"{self.threads_per_worker}, memory_limit_mb={self.memory_limit_mb}, "
+                f"start_method={self.start_method!r})")
 
     def __enter__(self) -> WorkerPool:
         return self

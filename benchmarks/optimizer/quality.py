@@ -55,10 +55,13 @@ def table(traces: dict[str, dict[str, list[list[float]]]]) -> str:
     for problem_name, by_opt in traces.items():
         optimum = PROBLEMS[problem_name].optimum
         for optimizer, runs in by_opt.items():
-            r = np.array([[regrets(v, optimum)[b] for b in BUDGETS] for v in runs])
-            q1, med, q3 = np.percentile(r, [25, 50, 75], axis=0)
-            cells = [f"{m:.4f} [{a:.4f}, {c:.4f}]" for a, m, c in zip(q1, med, q3)]
-            lines.append(f"| {problem_name} | {optimizer} | " + " | ".join(cells) + " |")
+            cells = []
+            for b in BUDGETS:
+                r = [regrets(v, optimum)[b] for v in runs if len(v) >= b]
+                q1, med, q3 = np.percentile(r, [25, 50, 75]) if r else (np.nan,) * 3
+                cells.append(f"{med:.4f} [{q1:.4f}, {q3:.4f}]" if r else "-")
+            lines.append(f"| {problem_name} | {optimizer} ({len(runs)} seeds) | "
+                         + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

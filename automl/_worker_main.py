@@ -280,6 +280,8 @@ class _Zygote:
                 numpy.random.seed()
             serve(task_fd, result_fd, self.alive_fd, self.pid)
             code = 0
+        except (BrokenPipeError, EOFError):  # the parent dropped this worker before it started
+            code = 0
         except BaseException:  # noqa: BLE001 - reported on stderr; the parent sees the exit
             traceback.print_exc()
         finally:

@@ -15,7 +15,7 @@ import time
 import psutil
 import pytest
 
-from automl.workers import STATUSES, TaskResult, WorkerPool
+from automl.workers import START_METHODS, STATUSES, TaskResult, WorkerPool
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,6 +47,25 @@ def kill_self_with(how: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     else:
         ctypes.string_at(0)  # segfault
+
+
+def pid_and_parent() -> tuple[int, int]:
+    time.sleep(0.3)  # long enough for every worker to take one
+    return os.getpid(), os.getppid()
+
+
+def random_draw() -> tuple[int, int]:
+    import numpy
+
+    time.sleep(0.3)
+    return os.getpid(), int(numpy.random.randint(2**62))
+
+
+def start_grandchild_and_hang(pid_file: str) -> None:
+    child = subprocess.Popen(["sleep", "1000"])
+    with open(pid_file, "w") as file:
+        file.write(str(child.pid))
+    time.sleep(1000)
 
 
 def thread_report() -> tuple[dict[str, str], list[int]]:
@@ -276,13 +295,14 @@ def test_many_small_tasks_have_low_overhead():
     assert per_task < 0.05
 
 
-def test_native_thread_pools_are_capped_in_the_worker():
-    with WorkerPool(1, threads_per_worker=1) as pool:
+@pytest.mark.parametrize("threads", [1, 2])
+def test_native_thread_pools_are_capped_in_the_worker(threads):
+    with WorkerPool(1, threads_per_worker=threads, preload=("numpy",)) as pool:
         pool.submit(thread_report)
         (result,) = collect(pool, 1).values()
     env, thread_counts = result.value
-    assert env == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    assert thread_counts and all(count == 1 for count in thread_counts)
+    assert env == {"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads)}
+    assert thread_counts and all(count == threads for count in thread_counts)
 
 
 # --- arguments -------------------------------------------------------------------------
@@ -292,7 +312,8 @@ def test_native_thread_pools_are_capped_in_the_worker():
     "kwargs, match",
     [({"n_workers": 0}, "n_workers must be a positive integer; got 0"),
      ({"n_workers": 1, "threads_per_worker": 1.5}, "threads_per_worker"),
-     ({"n_workers": 1, "memory_limit_mb": -5}, "memory_limit_mb must be None or a positive")],
+     ({"n_workers": 1, "memory_limit_mb": -5}, "memory_limit_mb must be None or a positive"),
+     ({"n_workers": 1, "start_method": "fork"}, "start_method must be one of")],
 )
 def test_bad_pool_arguments_are_rejected(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -323,6 +344,12 @@ def slow_pid() -> int:
 
 def worker_pids(pool: WorkerPool) -> set[int]:
     ids = [pool.submit(slow_pid) for _ in range(pool.n_workers)]
+    results = collect(pool, len(ids))
+    return {results[i].value for i in ids}
+
+
+def worker_and_parent_pids(pool: WorkerPool) -> set[tuple[int, int]]:
+    ids = [pool.submit(pid_and_parent) for _ in range(pool.n_workers)]
     results = collect(pool, len(ids))
     return {results[i].value for i in ids}
 
@@ -398,18 +425,160 @@ def test_workers_die_when_the_parent_is_killed(tmp_path):
         from automl.workers import WorkerPool
         pool = WorkerPool(2)
         for _ in range(2):
-            pool.submit(lambda: time.sleep(0.3) or os.getpid())
+            pool.submit(lambda: time.sleep(0.3) or (os.getpid(), os.getppid()))
         pids = []
         while len(pids) < 2:
             pids += [r.value for r in pool.wait(timeout=30)]
         pool.submit(time.sleep, 1000)
         time.sleep(0.3)
-        print(*pids, flush=True)
+        print(os.getpid(), *{pid for pair in pids for pid in pair}, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=60, env=dict(os.environ, PYTHONPATH=REPO))
     assert done.returncode == -signal.SIGKILL, done.stderr
-    pids = [int(pid) for pid in done.stdout.split()]
-    assert len(set(pids)) == 2
+    parent, *pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) == 3 and parent not in pids  # two workers and the zygote that forked them
     assert wait_until(lambda: all(is_gone(pid) for pid in pids), timeout=5.0)
+
+
+# --- the fork server (zygote) ----------------------------------------------------------
+
+
+def write_module(directory, name: str, body: str) -> str:
+    (directory / f"{name}.py").write_text(textwrap.dedent(body))
+    return name
+
+
+def test_workers_are_forked_by_one_zygote_that_imports_the_preload_once(tmp_path, monkeypatch):
+    log = tmp_path / "imports.log"
+    name = write_module(tmp_path, "automl_test_counted_import", f"""
+        with open({str(log)!r}, "a") as log:
+            log.write("imported\\n")
+    """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with WorkerPool(2, preload=(name,)) as pool:
+        first = worker_and_parent_pids(pool)
+        pool.submit(kill_self_with, "exit")
+        collect(pool, 1)
+        second = worker_and_parent_pids(pool)
+        zygotes = {ppid for _, ppid in first | second}
+        assert len(zygotes) == 1 and os.getpid() not in zygotes
+        assert zygotes <= own_children()
+    assert len({pid for pid, _ in first | second}) == 3  # two workers, then one replacement
+    assert log.read_text() == "imported\n"
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_a_replacement_after_a_crash_starts_much_faster_than_a_fresh_worker(
+        tmp_path, monkeypatch, start_method):
+    import_seconds = 1.5  # a sleep: the same on a loaded machine
+    name = write_module(tmp_path, "automl_test_slow_preload", f"""
+        import time
+        time.sleep({import_seconds})
+    """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    start = time.monotonic()
+    with WorkerPool(1, preload=(name,), start_method=start_method) as pool:
+        pool.submit(int)
+        collect(pool, 1)
+        fresh = time.monotonic() - start
+        pool.submit(kill_self_with, "sigkill")
+        (crash,) = collect(pool, 1).values()
+        start = time.monotonic()
+        pool.submit(int)
+        (after,) = collect(pool, 1).values()
+        replacement = time.monotonic() - start
+    print(f"{start_method}: fresh {fresh:.3f} s, replacement {replacement:.3f} s")
+    assert crash.status == "crashed" and after.status == "ok"
+    assert fresh >= import_seconds
+    if start_method == "forkserver":
+        assert replacement < fresh / 4
+    else:  # the measure can tell: a fresh interpreter imports the module again
+        assert replacement >= import_seconds
+
+
+def test_a_timeout_kills_the_processes_the_task_started(tmp_path):
+    pid_file = tmp_path / "grandchild.pid"
+    with WorkerPool(1) as pool:
+        warm_up(pool)
+        pool.submit(start_grandchild_and_hang, str(pid_file), time_limit=2.0)
+        (result,) = collect(pool, 1).values()
+        assert result.status == "timeout"
+        grandchild = int(pid_file.read_text())
+        assert wait_until(lambda: is_gone(grandchild), timeout=2.0)
+
+
+def test_the_pool_falls_back_to_subprocess_workers_when_the_zygote_dies():
+    before = own_children()
+    with WorkerPool(1) as pool:
+        ((_, zygote),) = worker_and_parent_pids(pool)
+        hanging = pool.submit(sleep_and_return, 1000)
+        time.sleep(0.3)
+        os.kill(zygote, signal.SIGKILL)
+        (lost,) = collect(pool, 1).values()
+        ((worker, parent),) = worker_and_parent_pids(pool)
+    assert lost.task_id == hanging and lost.status == "crashed"
+    assert "fork server" in lost.error
+    assert parent == os.getpid() != zygote
+    assert own_children() <= before and is_gone(worker)
+
+
+def test_a_zygote_with_a_thread_refuses_to_fork_and_the_pool_uses_subprocesses(
+        tmp_path, monkeypatch):
+    name = write_module(tmp_path, "automl_test_threaded_import", """
+        import threading, time
+        threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()
+    """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with WorkerPool(2, preload=(name,)) as pool:
+        found = worker_and_parent_pids(pool)
+        pool.submit(raise_value_error, "still isolated")
+        (error,) = collect(pool, 1).values()
+    assert {parent for _, parent in found} == {os.getpid()}
+    assert error.status == "error" and "still isolated" in error.error
+
+
+def test_forked_workers_draw_different_random_numbers():
+    with WorkerPool(2, preload=("numpy",)) as pool:
+        ids = [pool.submit(random_draw) for _ in range(2)]
+        results = collect(pool, 2)
+    (pid_a, draw_a), (pid_b, draw_b) = (results[i].value for i in ids)
+    assert pid_a != pid_b and draw_a != draw_b
+
+
+@pytest.mark.slow
+def test_startup_times_with_and_without_the_fork_server():
+    """Print the start-up times of both start methods (run with -s to see them)."""
+    rows = [f"load average {os.getloadavg()}"]
+    for preload in [(), ("automl.evaluate",)]:
+        times = {method: startup_times(method, preload) for method in START_METHODS}
+        for index, label in enumerate(["first ready", "all 3 ready", "replacement"]):
+            sub, fork = times["subprocess"][index], times["forkserver"][index]
+            rows.append(f"preload={preload!s:22} {label:12} subprocess {sub:7.3f} s   "
+                        f"forkserver {fork:7.3f} s   ratio {sub / fork:7.1f}")
+        assert times["forkserver"][2] < times["subprocess"][2]
+    print("\n" + "\n".join(rows))
+
+
+def wait_for_ready_workers(pool: WorkerPool, n: int) -> float:
+    """Poll the pool's internals until ``n`` workers are ready; return that moment."""
+    deadline = time.monotonic() + 120
+    while sum(worker.ready for worker in list(pool._core.workers)) < n:
+        assert time.monotonic() < deadline, "the workers did not start in 120 s"
+        time.sleep(0.002)
+    return time.monotonic()
+
+
+def startup_times(method: str, preload: tuple[str, ...], n: int = 3) -> tuple[float, ...]:
+    """Seconds to the first ready worker, to ``n`` ready ones, and to replace a crashed one."""
+    start = time.monotonic()
+    with WorkerPool(n, preload=preload, start_method=method) as pool:
+        first = wait_for_ready_workers(pool, 1) - start
+        every = wait_for_ready_workers(pool, n) - start
+        submitted = time.monotonic()  # the task's clock starts: every worker is free
+        pool.submit(kill_self_with, "exit")
+        (crash,) = collect(pool, 1, timeout=120).values()
+        assert crash.status == "crashed"  # and its duration ends when the worker is replaced
+        replacement = wait_for_ready_workers(pool, n) - (submitted + crash.duration)
+    return first, every, replacement

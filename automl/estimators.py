@@ -30,6 +30,15 @@ from automl.validation import validate_fit_input, validate_predict_input
 __all__ = ["AutoClassifier", "AutoRegressor"]
 
 _STREAM_FOLDS, _STREAM_SAMPLER = 1, 2
+_ENSEMBLE_CANDIDATES = 20
+
+
+def _pool_factory() -> Any:
+    """Dask workers when the user made a Dask backend current, else local processes."""
+    from automl.dask_pool import DaskPool, active_dask_client
+    from automl.workers import WorkerPool
+
+    return WorkerPool if active_dask_client() is None else DaskPool
 
 
 def _positive(value: Any, name: str, allow_none: bool, integer: bool = False) -> None:
@@ -58,7 +67,7 @@ class _AutoMLBase(BaseEstimator):
                  per_trial_time_limit: float | None = None, memory_limit: float | None = None,
                  search_space: Space | None = None, include: list[str] | None = None,
                  exclude: list[str] | None = None, random_state: Any = None,
-                 verbose: int = 0) -> None:
+                 verbose: int = 0, ensemble: bool = True, storage: str | None = None) -> None:
         self.time_budget = time_budget
         self.n_trials = n_trials
         self.metric = metric
@@ -71,6 +80,8 @@ class _AutoMLBase(BaseEstimator):
         self.exclude = exclude
         self.random_state = random_state
         self.verbose = verbose
+        self.ensemble = ensemble
+        self.storage = storage
 
     # -- step 1: settings -----------------------------------------------------------------
     def _check_params(self) -> None:
@@ -88,6 +99,11 @@ class _AutoMLBase(BaseEstimator):
         if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral) \
                 or self.verbose < 0:
             raise ValueError(f"verbose must be 0 (silent), 1 or 2; got {self.verbose!r}.")
+        if not isinstance(self.ensemble, (bool, np.bool_)):
+            raise ValueError(f"ensemble must be True or False; got {self.ensemble!r}.")
+        if self.storage is not None and not isinstance(self.storage, (str, os.PathLike)):
+            raise TypeError(f"storage must be a folder path or None; got "
+                            f"{type(self.storage).__name__}.")
         if self.search_space is not None and not isinstance(self.search_space, Space):
             raise TypeError(f"search_space must be an automl.Space or None; got "
                             f"{type(self.search_space).__name__}.")
@@ -161,9 +177,34 @@ class _AutoMLBase(BaseEstimator):
         folds = make_folds(data.y, task, self.cv, _derived_seed(run_seed, _STREAM_FOLDS))
         trial_data = TrialData(data.X, data.y, folds, space, describe_columns(data.X), task,
                                metric, n_classes, data.sample_weight)
-        result = run_search(trial_data, self._sampler(space, run_seed), self._settings(metric, run_seed))
+        sampler, settings = self._sampler(space, run_seed), self._settings(metric, run_seed)
+        if self.storage is None:
+            result = run_search(trial_data, sampler, settings, pool_factory=_pool_factory())
+        else:
+            result = self._search_with_journal(trial_data, sampler, settings, metric)
         self._set_fitted(data, task, metric, space, result)
         return self
+
+    def _search_with_journal(self, trial_data: TrialData, sampler: Any,
+                             settings: SearchSettings, metric: Metric) -> Any:
+        """Run the search with every trial journaled in ``storage``, resuming what is there."""
+        from automl.journal import Journal, JournalCallback, make_fingerprint
+
+        fingerprint = make_fingerprint(trial_data.X, trial_data.y, space=trial_data.space,
+                                       task=trial_data.task, metric=metric.name, cv=self.cv,
+                                       random_state=self.random_state)
+        with Journal(self.storage, fingerprint) as journal:
+            state = journal.load()
+
+            def load_oof(trial_id: int) -> np.ndarray | None:
+                try:
+                    return journal.load_array(trial_id)
+                except (OSError, ValueError):
+                    return None
+
+            return run_search(trial_data, sampler, settings, pool_factory=_pool_factory(),
+                              callbacks=[JournalCallback(journal, space=trial_data.space)],
+                              resume=state, load_oof=load_oof)
 
     def _sampler(self, space: Space, run_seed: int) -> Any:
         from automl.tpe import TPESampler
@@ -177,13 +218,17 @@ class _AutoMLBase(BaseEstimator):
         if limit is None and budget is not None:
             limit = budget / 4.0
         return SearchSettings(budget, self.n_trials, self._n_workers(), limit, self.memory_limit,
-                              run_seed, int(self.verbose), metric.name)
+                              run_seed, int(self.verbose), metric.name,
+                              ensemble_size=_ENSEMBLE_CANDIDATES if self.ensemble else 0)
 
     def _set_fitted(self, data: Any, task: str, metric: Metric, space: Space, result: Any) -> None:
         self.task_ = task
         self.metric_name_ = metric.name
         self.search_space_ = space
         self.best_pipeline_ = result.pipeline
+        self.ensemble_ = result.ensemble
+        self.ensemble_members_ = list(result.ensemble_members)
+        self.model_ = result.pipeline if result.ensemble is None else result.ensemble
         self.best_config_ = result.best["config"]
         self.best_score_ = result.best["score"]
         self.best_algorithm_ = result.best["algorithm"]
@@ -220,16 +265,62 @@ class _AutoMLBase(BaseEstimator):
         """A few lines: task, metric, best score and algorithm, trials by status."""
         check_is_fitted(self, "trials_")
         counts = pd.Series([t["status"] for t in self.trials_]).value_counts().to_dict()
+        ensemble = ""
+        if self.ensemble_ is not None:
+            parts = ", ".join(f"trial {i} x {w:.2f}" for i, w in self.ensemble_members_)
+            ensemble = f"\npredictions from an ensemble of {len(self.ensemble_members_)}: {parts}"
         return (f"{type(self).__name__} ({self.task_}), {len(self.trials_)} trials {counts} in "
                 f"{self.fit_time_:.1f} s\nbest CV {self.metric_name_}: {self.best_score_:.5g} "
-                f"({self.best_algorithm_})\n{self.best_pipeline_}")
+                f"({self.best_algorithm_}){ensemble}\n{self.best_pipeline_}")
+
+    def export_python(self, path: str | os.PathLike, *, target: str = "target",
+                      id_column: str | None = None) -> str:
+        """Write a standalone Python script that rebuilds and fits this model from CSV files.
+
+        The script imports scikit-learn, LightGBM, XGBoost, numpy and pandas only (our own
+        small components are inlined), uses the same hyperparameters and seeds, and fits
+        the final model (the ensemble if one was chosen, else ``best_pipeline_``) on a
+        training CSV, then writes predictions for a test CSV.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            The script to write.
+        target : str, default="target"
+            Name of the target column in the training CSV.
+        id_column : str, optional
+            A column of the test CSV copied into the predictions.
+
+        Returns
+        -------
+        str
+            The generated source.
+
+        Examples
+        --------
+        >>> clf.export_python("pipeline.py", target="Status", id_column="id")  # doctest: +SKIP
+        """
+        from automl import __version__
+        from automl.export import write_script
+
+        check_is_fitted(self, "model_")
+        columns = [(c["name"], c["dtype"]) for c in self.schema_["columns"] if not c.get("dropped")]
+        classes = None if self._task_kind == "regression" else list(self.classes_)
+        summary = f"{self.best_algorithm_}, CV {self.metric_name_} {self.best_score_:.5g}"
+        if self.ensemble_ is not None:
+            summary = f"an ensemble of {len(self.ensemble_members_)} pipelines; best single {summary}"
+        return write_script(str(path), self.model_, target=target, columns=columns,
+                            classes=classes, id_column=id_column, summary=summary,
+                            version=__version__)
 
     def _model_metadata(self) -> dict[str, Any]:
         """JSON-safe facts saved beside the model by :func:`automl.persist.save`."""
         check_is_fitted(self, "best_pipeline_")
         return {"task": self.task_, "metric": self.metric_name_, "best_score": self.best_score_,
                 "best_algorithm": self.best_algorithm_, "best_config": self.best_config_,
-                "space": self.search_space_.to_dict(), "schema": self.schema_}
+                "space": self.search_space_.to_dict(), "schema": self.schema_,
+                "ensemble_members": self.ensemble_members_, "fit_time": self.fit_time_,
+                "n_trials": len(self.trials_)}
 
     # -- prediction -------------------------------------------------------------------------
     def _features(self, X: Any) -> pd.DataFrame:
@@ -279,11 +370,23 @@ class AutoClassifier(ClassifierMixin, _AutoMLBase):
     random_state : int, Generator or None
     verbose : int, default=0
         0 silent, 1 a progress line and a summary on stderr, 2 also one line per trial.
+    ensemble : bool, default=True
+        Build a weighted ensemble of the best trials (greedy selection over their
+        out-of-fold predictions) and predict with it, when it beats the best single
+        pipeline in cross-validation; ``best_pipeline_`` stays the single best.
+    storage : str or None
+        A folder for the trial journal: every finished trial is written there at once,
+        and fitting again with the same folder resumes the search (see
+        ``docs/journal_and_dask.md``).
 
     Attributes
     ----------
     best_pipeline_ : sklearn.pipeline.Pipeline
         The best pipeline, refit on all rows (labels encoded 0..k-1; use ``predict``).
+    model_ : estimator
+        What ``predict`` uses: ``ensemble_`` if one was chosen, else ``best_pipeline_``.
+    ensemble_ : WeightedEnsembleClassifier, WeightedEnsembleRegressor or None
+    ensemble_members_ : list of (trial_id, weight)
     best_config_ : dict
     best_score_ : float
         Mean CV score of the best trial, in the metric's natural direction.
@@ -310,18 +413,18 @@ class AutoClassifier(ClassifierMixin, _AutoMLBase):
         """Class probabilities, columns in the order of ``classes_``."""
         features = self._features(X)
         proba = np.zeros((len(features), len(self.classes_)))
-        fitted = np.asarray(self.best_pipeline_.classes_).astype(np.intp)
-        if hasattr(self.best_pipeline_, "predict_proba"):
-            proba[:, fitted] = self.best_pipeline_.predict_proba(features)
+        fitted = np.asarray(self.model_.classes_).astype(np.intp)
+        if hasattr(self.model_, "predict_proba"):
+            proba[:, fitted] = self.model_.predict_proba(features)
         else:
-            codes = np.asarray(self.best_pipeline_.predict(features)).astype(np.intp)
+            codes = np.asarray(self.model_.predict(features)).astype(np.intp)
             proba[np.arange(len(features)), codes] = 1.0
         return proba
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels, of the same type as the training labels."""
         features = self._features(X)
-        codes = np.asarray(self.best_pipeline_.predict(features)).astype(np.intp)
+        codes = np.asarray(self.model_.predict(features)).astype(np.intp)
         return self.classes_[codes]
 
 
@@ -345,4 +448,4 @@ class AutoRegressor(RegressorMixin, _AutoMLBase):
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values."""
         features = self._features(X)
-        return np.asarray(self.best_pipeline_.predict(features), dtype=float)
+        return np.asarray(self.model_.predict(features), dtype=float)

@@ -16,13 +16,14 @@ import importlib
 import inspect
 import math
 import types
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = ["pipeline_source", "write_script"]
 
-_OWN_MODULES = ("automl.components",)
+_OWN_MODULES = ("automl.components", "automl.ensemble")
 
 
 class _Renderer:
@@ -180,14 +181,14 @@ def _module_body(module_name: str) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
-_SCRIPT = '''"""Standalone training script exported by automl {version} on {date}.
+_SCRIPT = '''"""Standalone training script exported by automl {version}.
 
-It rebuilds the best pipeline found by the search ({summary}), fits it on a training CSV and
-writes predictions for a test CSV. It needs only the libraries imported below.
+It rebuilds the model found by the search ({summary}), fits it on a training CSV and writes
+predictions for a test CSV. It needs only the libraries imported below (no automl).
 
     python {filename} TRAIN.csv TEST.csv [OUTPUT.csv]
 """
-{future}
+
 import sys
 
 import numpy as np
@@ -197,48 +198,46 @@ import pandas as pd
 {inline}
 TARGET = {target!r}
 ID_COLUMN = {id_column!r}
+# (name, dtype) of each model input column, as automl typed them at training time
 COLUMNS = {columns!r}
-KINDS = {kinds!r}
 CLASSES = {classes!r}
-DROPPED = {dropped!r}
 
 
 def prepare(frame):
-    """Select and type the columns exactly as the model saw them at training time."""
-    missing = [c for c in COLUMNS + DROPPED if c not in frame.columns]
+    """Select the model's columns and give each its training dtype."""
+    missing = [name for name, _ in COLUMNS if name not in frame.columns]
     if missing:
         sys.exit(f"error: the CSV lacks the columns {{missing}}")
     out = {{}}
-    for column in COLUMNS:
-        values = frame[column]
-        kind = KINDS[column]
-        if kind == "numeric" or kind == "boolean":
-            out[column] = pd.to_numeric(values.replace({{True: 1, False: 0, "True": 1, "False": 0}}),
-                                        errors="coerce").astype("float64")
-        elif kind == "datetime":
-            out[column] = pd.to_datetime(values, errors="coerce")
+    for name, dtype in COLUMNS:
+        values = frame[name]
+        if dtype == "float64":
+            values = pd.to_numeric(values, errors="coerce").astype("float64")
+            out[name] = values.where(np.isfinite(values))
+        elif dtype == "boolean":
+            out[name] = values.astype("boolean")
+        elif dtype.startswith("datetime64"):
+            out[name] = pd.to_datetime(values, errors="coerce").astype(dtype)
         else:
-            out[column] = values.astype(object).where(values.notna(), np.nan).map(
-                lambda v: v if isinstance(v, str) or v is np.nan else str(v))
+            out[name] = values.astype("str")
     return pd.DataFrame(out, index=frame.index)
 
 
-def build_pipeline():
+def build_model():
     return {expression}
 
 
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
-    train = pd.read_csv(argv[1])
-    test = pd.read_csv(argv[2])
+    train, test = pd.read_csv(argv[1]), pd.read_csv(argv[2])
     y = train.pop(TARGET)
     if CLASSES is not None:
-        codes = {{label: i for i, label in enumerate(CLASSES)}}
-        y = y.map(lambda v: codes[str(v)] if str(v) in codes else codes[v]).to_numpy()
-    model = build_pipeline().fit(prepare(train), y)
+        codes = {{label: code for code, label in enumerate(CLASSES)}}
+        y = y.astype(str).map(codes).to_numpy()
+    model = build_model().fit(prepare(train), y)
     out = pd.DataFrame(index=test.index)
-    if ID_COLUMN is not None:
+    if ID_COLUMN is not None and ID_COLUMN in test.columns:
         out[ID_COLUMN] = test[ID_COLUMN]
     prediction = model.predict(prepare(test))
     if CLASSES is not None:
@@ -252,51 +251,45 @@ if __name__ == "__main__":
 '''
 
 
-def write_script(
-    path: str,
-    pipeline: Any,
-    *,
-    target: str,
-    columns: list[str],
-    kinds: dict[str, str],
-    classes: list[Any] | None,
-    id_column: str | None = None,
-    dropped: list[str] | None = None,
-    summary: str = "",
-    version: str = "",
-    date: str = "",
-) -> str:
-    """Write a standalone script that fits ``pipeline`` on a CSV and predicts another.
+def write_script(path: str, model: Any, *, target: str, columns: list[tuple[str, str]],
+                 classes: list[Any] | None, id_column: str | None = None,
+                 summary: str = "", version: str = "") -> str:
+    """Write a standalone script that fits ``model`` on a CSV and predicts another.
 
-    ``columns``/``kinds`` describe the model's input frame (names and kinds as decided at
-    training time); ``classes`` are the class labels for classification (``None`` for
-    regression); the pipeline was trained on their integer codes.
+    Parameters
+    ----------
+    path : str
+        The script to write.
+    model : estimator
+        The (fitted or unfitted) model to rebuild; for classification it was trained on
+        the class codes ``0 .. k-1``.
+    target : str
+        The target column of the training CSV.
+    columns : list of (name, dtype)
+        The model's input columns and their training dtypes (``float64``, ``boolean``,
+        ``str`` or a ``datetime64`` dtype).
+    classes : list or None
+        Class labels (their ``str`` forms) for classification; None for regression.
+    id_column : str, optional
+        Copied from the test CSV into the predictions.
 
     Returns
     -------
     str
         The source written.
     """
-    import os
-
-    imports, expression, inline = pipeline_source(pipeline)
-    inline_source = "\n\n".join(_module_body(m) for m in inline)
+    imports, expression, inline = pipeline_source(model)
     source = _SCRIPT.format(
         version=version,
-        date=date,
         summary=summary or "see the model's metadata",
-        filename=os.path.basename(path),
-        future="",
+        filename=Path(path).name,
         imports="\n".join(imports),
-        inline=inline_source,
+        inline="\n\n".join(_module_body(m) for m in inline),
         target=target,
         id_column=id_column,
-        columns=list(columns),
-        kinds=dict(kinds),
+        columns=[tuple(c) for c in columns],
         classes=None if classes is None else [str(c) for c in classes],
-        dropped=list(dropped or []),
         expression=expression.replace("\n", "\n    "),
     )
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(source)
+    Path(path).write_text(source, encoding="utf-8")
     return source

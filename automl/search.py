@@ -68,6 +68,7 @@ class SearchSettings:
     verbose: int = 0
     metric_name: str = "score"
     keep_oof: int = 50
+    ensemble_size: int = 0
 
 
 class SearchCallback:
@@ -102,6 +103,8 @@ class SearchResult:
     refit_trial_id: int
     oof: dict[int, np.ndarray] = field(default_factory=dict)
     duration: float = 0.0
+    ensemble: Any = None
+    ensemble_members: list[tuple[int, float]] = field(default_factory=list)
 
 
 def portfolio(space: Space, max_cost: int = 2) -> list[dict]:
@@ -133,7 +136,9 @@ def portfolio(space: Space, max_cost: int = 2) -> list[dict]:
 class _Budget:
     """Deadline bookkeeping and the refit reserve."""
 
-    def __init__(self, time_budget: float | None, n_folds: int, refit_scale: float) -> None:
+    def __init__(self, time_budget: float | None, n_folds: int, refit_scale: float,
+                 refit_factor: float = 1.0) -> None:
+        self.refit_factor = refit_factor   # > 1 keeps time to refit ensemble members too
         self.start = time.monotonic()
         self.deadline = math.inf if time_budget is None else self.start + time_budget
         self.refit_scale = refit_scale / max(n_folds, 1)
@@ -161,7 +166,7 @@ class _Budget:
 
     def note_best(self, record: dict) -> None:
         if math.isfinite(self.deadline):
-            self.reserve = max(self.reserve, self.refit_estimate(record))
+            self.reserve = max(self.reserve, self.refit_factor * self.refit_estimate(record))
 
 
 class _State:
@@ -177,6 +182,7 @@ class _State:
         self.n_submitted = 0
         self.best: dict | None = None
         self.durations: dict[str, list[float]] = {}
+        self.retry: list[Any] = []               # crashed trials of a resumed run
 
     def trial_limit(self) -> float | None:
         """Time limit of a trial started now: it must end, and its refit fit, in time."""
@@ -226,7 +232,7 @@ def _allowed_algorithms(state: _State, limit: float | None) -> list[str] | None:
 
 def _can_start(state: _State) -> bool:
     n_trials = state.settings.n_trials
-    if n_trials is not None and state.n_submitted >= n_trials:
+    if n_trials is not None and state.n_submitted >= n_trials and not state.retry:
         return False
     limit = state.trial_limit()
     if limit is None:
@@ -244,9 +250,14 @@ def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialDa
         allowed = _allowed_algorithms(state, limit) if short else None
         if allowed == []:
             return
-        config = sampler.suggest() if allowed is None else sampler.suggest(allowed=allowed)
-        trial_id = state.n_submitted
-        seed = trial_seed(state.settings.run_seed, trial_id)
+        if state.retry:
+            pending = state.retry.pop(0)
+            config, trial_id, seed = pending.config, pending.trial_id, pending.seed
+        else:
+            config = sampler.suggest() if allowed is None else sampler.suggest(allowed=allowed)
+            trial_id = state.n_submitted
+            seed = trial_seed(state.settings.run_seed, trial_id)
+            state.n_submitted += 1
         for callback in callbacks:
             callback.on_trial_start(trial_id, config, seed)
         deadline = state.budget.trials_end_wallclock()
@@ -255,7 +266,6 @@ def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialDa
         state.running[task] = {"trial_id": trial_id, "config": config,
                                "algorithm": state.space.choice(config), "seed": seed,
                                "started_at": time.time()}
-        state.n_submitted += 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -284,11 +294,11 @@ def _short(error: Any) -> str | None:
     return str(error).strip().split("\n\n")[0].strip()
 
 
-def _keep_oof(state: _State, record: dict, result: CVResult | None) -> None:
+def _keep_oof(state: _State, record: dict, oof: np.ndarray | None) -> None:
     """Keep the OOF predictions of the ``keep_oof`` best successful trials."""
-    if result is None or record["status"] != "ok":
+    if oof is None or record["status"] != "ok":
         return
-    state.oof[record["trial_id"]] = result.oof
+    state.oof[record["trial_id"]] = oof
     if len(state.oof) > state.settings.keep_oof:
         losses = {t["trial_id"]: t["loss"] for t in state.trials if t["trial_id"] in state.oof}
         worst = max(state.oof, key=lambda i: (losses[i], i))
@@ -298,20 +308,49 @@ def _keep_oof(state: _State, record: dict, result: CVResult | None) -> None:
 def _record(state: _State, task_result: Any, sampler: Any,
             callbacks: Sequence[SearchCallback], progress: Progress) -> None:
     record, result = _make_record(state.running.pop(task_result.task_id), task_result)
-    state.trials.append(record)
     for callback in callbacks:
         callback.on_trial_end(record, result)
+    _remember(state, sampler, record, None if result is None else result.oof)
+    progress.trial(f"trial {record['trial_id']} {record['algorithm']} {record['status']} "
+                   f"score={record['score']:.5g} in {record['duration']:.1f} s")
+    _show(state, progress)
+
+
+def _remember(state: _State, sampler: Any, record: dict, oof: np.ndarray | None) -> None:
+    """Add a finished trial to the history: records, sampler, timings, OOF, incumbent."""
+    state.trials.append(record)
     sampler.observe(record["config"], record["loss"], record["status"])
     measured = record["duration"] if record["status"] in ("ok", "timeout") else None
     if measured is not None:
         state.durations.setdefault(record["algorithm"], []).append(measured)
-    _keep_oof(state, record, result)
+    _keep_oof(state, record, oof)
     if record["status"] == "ok" and (state.best is None or record["loss"] < state.best["loss"]):
         state.best = record
         state.budget.note_best(record)
-    progress.trial(f"trial {record['trial_id']} {record['algorithm']} {record['status']} "
-                   f"score={record['score']:.5g} in {record['duration']:.1f} s")
-    _show(state, progress)
+
+
+def _restore(state: _State, sampler: Any, resume: Any, load_oof: Callable[[int], Any] | None) -> None:
+    """Step 0: replay the trials of an interrupted run (a journal's ``JournalState``).
+
+    The sampler is asked for one suggestion per trial id before it is told that trial's
+    result, exactly as in the original run, so a resumed run with ``n_jobs=1`` continues
+    with the suggestions an uninterrupted run would have made.
+    """
+    if resume is None:
+        return
+    by_id = {record["trial_id"]: record for record in resume.records}
+    for trial_id in range(resume.next_trial_id):
+        suggested = sampler.suggest()
+        record = by_id.get(trial_id)
+        if record is None:
+            sampler.observe(suggested, math.nan, "crashed")
+            continue
+        if record["config"] != suggested:
+            sampler.observe(suggested, math.nan, "crashed")
+        oof = load_oof(trial_id) if load_oof is not None and record["status"] == "ok" else None
+        _remember(state, sampler, record, oof)
+    state.n_submitted = resume.next_trial_id
+    state.retry = list(resume.retry)
 
 
 def _show(state: _State, progress: Progress) -> None:
@@ -375,13 +414,85 @@ def _failure_message(state: _State) -> str:
 
 
 # ---------------------------------------------------------------------------------------
+# step 6: ensemble selection over the kept OOF predictions
+
+
+def _ensemble_loss(metric: Any) -> Any:
+    """The metric as an ensemble-selection loss: a fast built-in name, else a callable."""
+    from automl.ensemble import FAST_LOSSES
+
+    if metric.name in FAST_LOSSES:
+        return metric.name
+
+    def loss(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any = None) -> float:
+        return metric.loss(metric.score(y_true, y_pred, sample_weight))
+
+    return loss
+
+
+def _plan_ensemble(state: _State, data: TrialData) -> list[tuple[dict, float]]:
+    """Members (record, weight) of an ensemble that beats the best single trial, or []."""
+    from automl.ensemble import choose_ensemble, select_candidates
+
+    if state.settings.ensemble_size < 2 or len(state.oof) < 2:
+        return []
+    ids = select_candidates(state.trials, state.settings.ensemble_size, state.oof)
+    if len(ids) < 2:
+        return []
+    choice = choose_ensemble([state.oof[i] for i in ids], data.y, _ensemble_loss(data.metric),
+                             sample_weight=data.sample_weight,
+                             random_state=state.settings.run_seed % 2**31)
+    if not choice.use_ensemble:
+        return []
+    by_id = {t["trial_id"]: t for t in state.trials}
+    members = [(by_id[i], float(w)) for i, w in zip(ids, choice.weights) if w > 0]
+    return members if len(members) > 1 else []
+
+
+def _refit_ensemble(state: _State, data: TrialData, pool: Any, shared: SharedTrialData,
+                    chosen: dict, pipeline: Pipeline) -> tuple[Any, list[tuple[int, float]]]:
+    """Refit the ensemble's other members in parallel; (None, []) if any cannot finish."""
+    from automl.ensemble import WeightedEnsembleClassifier, WeightedEnsembleRegressor
+
+    members = _plan_ensemble(state, data)
+    if not members:
+        return None, []
+    fitted = {chosen["trial_id"]: pipeline}
+    tasks = {}
+    for record, _ in members:
+        if record["trial_id"] in fitted:
+            continue
+        left = state.budget.left()
+        if math.isfinite(left) and state.budget.refit_estimate(record) > left:
+            return None, []
+        limit = None if not math.isfinite(left) else max(left, _MIN_TRIAL)
+        task = pool.submit(fit_final, shared.path, record["config"], seed=record["seed"],
+                           n_threads=1, time_limit=limit)
+        tasks[task] = record["trial_id"]
+    while tasks:
+        for done in pool.wait(timeout=None):
+            trial_id = tasks.pop(done.task_id, None)
+            if trial_id is None:
+                continue
+            if done.status != "ok":
+                return None, []
+            fitted[trial_id] = done.value
+    kind = WeightedEnsembleRegressor if data.n_classes == 0 else WeightedEnsembleClassifier
+    weights = [w for _, w in members]
+    ensemble = kind.from_fitted([fitted[r["trial_id"]] for r, _ in members], weights)
+    return ensemble, [(r["trial_id"], w) for r, w in members]
+
+
+# ---------------------------------------------------------------------------------------
 # the loop
 
 
 def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
                callbacks: Sequence[SearchCallback] = (),
                should_stop: Callable[[int, float], bool] | None = None,
-               pool_factory: Callable[..., Any] = WorkerPool) -> SearchResult:
+               pool_factory: Callable[..., Any] = WorkerPool,
+               resume: Any = None,
+               load_oof: Callable[[int], Any] | None = None) -> SearchResult:
     """Search, then refit the best pipeline on all rows, within ``settings.time_budget``.
 
     Parameters
@@ -398,6 +509,11 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
     pool_factory : callable
         ``pool_factory(n_workers, threads_per_worker, memory_limit_mb, preload=modules)``;
         a WorkerPool or an object with its interface.
+    resume : JournalState, optional
+        Trials of an interrupted run (:meth:`automl.journal.Journal.load`): they are told
+        to the sampler first, and its crashed trials are retried once.
+    load_oof : callable, optional
+        ``trial_id -> OOF predictions`` of a resumed trial (for the ensemble).
 
     Raises
     ------
@@ -405,8 +521,10 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
         If no trial succeeded, with the most common failure.
     """
     n_train, n_all = fold_sizes(data.folds)
-    budget = _Budget(settings.time_budget, len(data.folds), n_all / n_train)
+    budget = _Budget(settings.time_budget, len(data.folds), n_all / n_train,
+                     2.0 if settings.ensemble_size > 1 else 1.0)
     state = _State(settings, data.space, budget)
+    _restore(state, sampler, resume, load_oof)
     progress = Progress(settings.verbose, settings.time_budget, settings.metric_name)
     with SharedTrialData(data) as shared, \
             pool_factory(settings.n_jobs + 1, 1, settings.memory_limit, preload=_PRELOAD) as pool:
@@ -419,14 +537,16 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
                 _record(state, task_result, sampler, callbacks, progress)
             _show(state, progress)
         pipeline, chosen = _refit(state, pool, shared)
-    progress.finish(_summary(state, chosen))
+        ensemble, members = _refit_ensemble(state, data, pool, shared, chosen, pipeline)
+    progress.finish(_summary(state, chosen, members))
     return SearchResult(state.trials, chosen, pipeline, chosen["trial_id"], state.oof,
-                        budget.elapsed())
+                        budget.elapsed(), ensemble, members)
 
 
-def _summary(state: _State, chosen: dict) -> str:
+def _summary(state: _State, chosen: dict, members: list[tuple[int, float]]) -> str:
     counts = Counter(t["status"] for t in state.trials)
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    ensemble = f"; ensemble of {len(members)} pipelines" if members else ""
     return (f"automl: {len(state.trials)} trials ({parts}) in {state.budget.elapsed():.1f} s; "
             f"refit trial {chosen['trial_id']} ({chosen['algorithm']}), CV "
-            f"{state.settings.metric_name} {chosen['score']:.5g}")
+            f"{state.settings.metric_name} {chosen['score']:.5g}{ensemble}")

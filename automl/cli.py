@@ -88,6 +88,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     cls = AutoClassifier if task == "classification" else AutoRegressor
     model = cls(
         time_budget=args.time_budget,
+        n_trials=args.n_trials,
         metric=args.metric,
         cv=args.cv,
         n_jobs=args.n_jobs,
@@ -194,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
     fit.add_argument("--metric", default=None, help="e.g. roc_auc, log_loss, accuracy, rmse, r2")
     fit.add_argument("--time-budget", type=_positive_float, default=60.0, help="seconds (default 60)")
+    fit.add_argument("--n-trials", type=int, default=None,
+                     help="stop after this many trials (with the time budget as a cap)")
     fit.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
     fit.add_argument("--n-jobs", type=int, default=1, help="trials run in parallel (default 1)")
     fit.add_argument("--id-column", default=None, help="a row identifier, not used as a feature")

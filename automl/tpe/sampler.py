@@ -109,13 +109,14 @@ class TPESampler(BaseSampler):
                  startup_configs: Sequence[Mapping[str, Any]] | None = None,
                  n_candidates: int = N_CANDIDATES, prior_weight: float = 1.0) -> None:
         super().__init__(space, seed, startup_configs)
-        for label, value in (("n_startup", n_startup), ("n_candidates", n_candidates)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < (label == "n_candidates"):
-                raise ValueError(f"{label} must be a {'positive' if label == 'n_candidates' else 'non-negative'}"
-                                 f" integer; got {value!r}.")
-        if not isinstance(prior_weight, (int, float)) or not prior_weight > 0:
+        for label, value, least in (("n_startup", n_startup, 0), ("n_candidates", n_candidates, 1)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ValueError(f"{label} must be an integer >= {least}; got {value!r}.")
+        if isinstance(prior_weight, bool) or not isinstance(prior_weight, (int, float)) \
+                or not prior_weight > 0:
             raise ValueError(f"prior_weight must be a positive number; got {prior_weight!r}.")
-        self.n_startup, self.n_candidates, self.prior_weight = n_startup, n_candidates, float(prior_weight)
+        self.n_startup, self.n_candidates = n_startup, n_candidates
+        self.prior_weight = float(prior_weight)
         self._groups = build_groups(space)
         self._rows = [_Rows(len(g.dims)) for g in self._groups]
         self._losses = np.empty(64)

@@ -180,3 +180,12 @@ def test_random_sampler_is_reproducible_and_restricted(nested_space):
     assert all(nested_space.choice(a.suggest(allowed={"knn"})) == "knn" for _ in range(20))
     a.observe(a.suggest(), 0.5, "timeout")
     assert a.n_observed == 1
+
+
+@pytest.mark.parametrize("kwargs,match", [({"n_startup": -1}, "n_startup"),
+                                          ({"n_candidates": 0}, "n_candidates"),
+                                          ({"prior_weight": 0.0}, "prior_weight"),
+                                          ({"seed": -3}, "seed")])
+def test_bad_settings_are_refused_with_a_clear_message(nested_space, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TPESampler(nested_space, **kwargs)

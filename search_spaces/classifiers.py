@@ -81,11 +81,11 @@ def hist_gb_params() -> dict[str, Any]:
     }
 
 
-def forest_params(criteria: list[str]) -> dict[str, Any]:
+def forest_params(criteria: list[str] | None = None) -> dict[str, Any]:
     """Random forest / extra-trees hyperparameters; ``max_features`` is a fraction."""
     return {
         "n_estimators": Constant(100),
-        "criterion": Categorical(criteria),
+        **({"criterion": Categorical(criteria)} if criteria else {}),
         "max_features": Float(0.05, 1.0, log=True, default=0.2),
         "min_samples_leaf": Int(1, 20, log=True, default=1),
         "min_samples_split": Int(2, 20, log=True, default=2),

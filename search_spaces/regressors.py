@@ -60,9 +60,9 @@ def regressor_components() -> dict[str, Component]:
         "hist_gb": Component("sklearn.ensemble.HistGradientBoostingRegressor", hist_gb_params(),
                              cost=2, native_categorical=True),
         "random_forest": Component("sklearn.ensemble.RandomForestRegressor",
-                                   forest_params(["squared_error", "friedman_mse"]), cost=3),
+                                   forest_params(), cost=3),
         "extra_trees": Component("sklearn.ensemble.ExtraTreesRegressor",
-                                 forest_params(["squared_error", "friedman_mse"]), cost=2),
+                                 forest_params(), cost=2),
         "ridge": Component("sklearn.linear_model.Ridge", {
             "alpha": Float(1e-4, 1e4, log=True, default=1.0),
         }, cost=1, scale_sensitive=True),

@@ -420,6 +420,8 @@ class PoolCore:
 
     def _cleanup(self) -> None:
         for worker in self.workers:
+            worker.kill_group()  # all at once, then reap them one by one
+        for worker in self.workers:
             worker.kill()
         self.workers = []
         if self.zygote is not None:

@@ -321,6 +321,9 @@ def zygote_main(control_fd: int, alive_fd: int, parent_pid: int) -> None:
     try:
         for module in init["preload"]:
             importlib.import_module(module)
+        load_cloudpickle()  # every worker's first task needs it (and threadpoolctl)
+        with contextlib.suppress(ImportError):
+            importlib.import_module("threadpoolctl")
     except BaseException as exc:
         with contextlib.suppress(OSError):
             control.send(pickle.dumps(("failed", format_error(exc))))

@@ -337,28 +337,18 @@ def test_bad_submissions_are_rejected():
 # --- clean shutdown --------------------------------------------------------------------
 
 
-def slow_pid() -> int:
-    time.sleep(0.3)  # long enough for every worker to take one
-    return os.getpid()
-
-
-def worker_pids(pool: WorkerPool) -> set[int]:
-    ids = [pool.submit(slow_pid) for _ in range(pool.n_workers)]
-    results = collect(pool, len(ids))
-    return {results[i].value for i in ids}
-
-
-def worker_and_parent_pids(pool: WorkerPool) -> set[tuple[int, int]]:
+def worker_pids(pool: WorkerPool) -> dict[int, int]:
+    """The pid of each worker, mapped to its parent's pid."""
     ids = [pool.submit(pid_and_parent) for _ in range(pool.n_workers)]
     results = collect(pool, len(ids))
-    return {results[i].value for i in ids}
+    return dict(results[i].value for i in ids)
 
 
 def test_shutdown_leaves_no_child_process():
     before = own_children()
     pool = WorkerPool(2)
     pids = worker_pids(pool)
-    assert len(pids) == 2 and pids <= own_children()
+    assert len(pids) == 2 and pids.keys() <= own_children()
     pool.submit(sleep_and_return, 1000)
     pool.shutdown()
     pool.shutdown()  # idempotent
@@ -458,14 +448,14 @@ def test_workers_are_forked_by_one_zygote_that_imports_the_preload_once(tmp_path
     """)
     monkeypatch.syspath_prepend(str(tmp_path))
     with WorkerPool(2, preload=(name,)) as pool:
-        first = worker_and_parent_pids(pool)
+        first = worker_pids(pool)
         pool.submit(kill_self_with, "exit")
         collect(pool, 1)
-        second = worker_and_parent_pids(pool)
-        zygotes = {ppid for _, ppid in first | second}
+        workers = first | worker_pids(pool)
+        zygotes = set(workers.values())
         assert len(zygotes) == 1 and os.getpid() not in zygotes
         assert zygotes <= own_children()
-    assert len({pid for pid, _ in first | second}) == 3  # two workers, then one replacement
+    assert len(workers) == 3  # two workers, then one replacement
     assert log.read_text() == "imported\n"
 
 
@@ -512,12 +502,12 @@ def test_a_timeout_kills_the_processes_the_task_started(tmp_path):
 def test_the_pool_falls_back_to_subprocess_workers_when_the_zygote_dies():
     before = own_children()
     with WorkerPool(1) as pool:
-        ((_, zygote),) = worker_and_parent_pids(pool)
+        ((_, zygote),) = worker_pids(pool).items()
         hanging = pool.submit(sleep_and_return, 1000)
         time.sleep(0.3)
         os.kill(zygote, signal.SIGKILL)
         (lost,) = collect(pool, 1).values()
-        ((worker, parent),) = worker_and_parent_pids(pool)
+        ((worker, parent),) = worker_pids(pool).items()
     assert lost.task_id == hanging and lost.status == "crashed"
     assert "fork server" in lost.error
     assert parent == os.getpid() != zygote
@@ -532,10 +522,10 @@ def test_a_zygote_with_a_thread_refuses_to_fork_and_the_pool_uses_subprocesses(
     """)
     monkeypatch.syspath_prepend(str(tmp_path))
     with WorkerPool(2, preload=(name,)) as pool:
-        found = worker_and_parent_pids(pool)
+        found = worker_pids(pool)
         pool.submit(raise_value_error, "still isolated")
         (error,) = collect(pool, 1).values()
-    assert {parent for _, parent in found} == {os.getpid()}
+    assert set(found.values()) == {os.getpid()}
     assert error.status == "error" and "still isolated" in error.error
 
 
@@ -545,40 +535,3 @@ def test_forked_workers_draw_different_random_numbers():
         results = collect(pool, 2)
     (pid_a, draw_a), (pid_b, draw_b) = (results[i].value for i in ids)
     assert pid_a != pid_b and draw_a != draw_b
-
-
-@pytest.mark.slow
-def test_startup_times_with_and_without_the_fork_server():
-    """Print the start-up times of both start methods (run with -s to see them)."""
-    rows = [f"load average {os.getloadavg()}"]
-    for preload in [(), ("automl.evaluate",)]:
-        times = {method: startup_times(method, preload) for method in START_METHODS}
-        for index, label in enumerate(["first ready", "all 3 ready", "replacement"]):
-            sub, fork = times["subprocess"][index], times["forkserver"][index]
-            rows.append(f"preload={preload!s:22} {label:12} subprocess {sub:7.3f} s   "
-                        f"forkserver {fork:7.3f} s   ratio {sub / fork:7.1f}")
-        assert times["forkserver"][2] < times["subprocess"][2]
-    print("\n" + "\n".join(rows))
-
-
-def wait_for_ready_workers(pool: WorkerPool, n: int) -> float:
-    """Poll the pool's internals until ``n`` workers are ready; return that moment."""
-    deadline = time.monotonic() + 120
-    while sum(worker.ready for worker in list(pool._core.workers)) < n:
-        assert time.monotonic() < deadline, "the workers did not start in 120 s"
-        time.sleep(0.002)
-    return time.monotonic()
-
-
-def startup_times(method: str, preload: tuple[str, ...], n: int = 3) -> tuple[float, ...]:
-    """Seconds to the first ready worker, to ``n`` ready ones, and to replace a crashed one."""
-    start = time.monotonic()
-    with WorkerPool(n, preload=preload, start_method=method) as pool:
-        first = wait_for_ready_workers(pool, 1) - start
-        every = wait_for_ready_workers(pool, n) - start
-        submitted = time.monotonic()  # the task's clock starts: every worker is free
-        pool.submit(kill_self_with, "exit")
-        (crash,) = collect(pool, 1, timeout=120).values()
-        assert crash.status == "crashed"  # and its duration ends when the worker is replaced
-        replacement = wait_for_ready_workers(pool, n) - (submitted + crash.duration)
-    return first, every, replacement

@@ -27,9 +27,12 @@ __all__ = [
     "Int",
     "Space",
     "__version__",
+    "load",
+    "save",
 ]
 
-_LAZY = {"AutoClassifier": "automl.estimators", "AutoRegressor": "automl.estimators"}
+_LAZY = {"AutoClassifier": "automl.estimators", "AutoRegressor": "automl.estimators",
+         "save": "automl.persist", "load": "automl.persist"}
 
 
 def __getattr__(name: str) -> Any:

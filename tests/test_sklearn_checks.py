@@ -12,7 +12,6 @@ tests/test_input_matrix.py, tests/test_search.py and tests/test_workers.py.
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from collections.abc import Callable
@@ -23,7 +22,7 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from automl import AutoClassifier, AutoRegressor, estimators, search
+from automl import AutoClassifier, AutoRegressor, estimators
 from automl.workers import TaskResult
 
 TINY = {"n_trials": 2, "time_budget": None, "cv": 2, "random_state": 0}
@@ -98,8 +97,7 @@ class InProcessPool:
 
 @pytest.fixture(autouse=True)
 def _trials_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    in_process = functools.partial(search.run_search, pool_factory=InProcessPool)
-    monkeypatch.setattr(estimators, "run_search", in_process)
+    monkeypatch.setattr(estimators, "_pool_factory", lambda: InProcessPool)
 
 
 @pytest.mark.slow

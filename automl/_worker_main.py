@@ -329,6 +329,7 @@ def zygote_main(control_fd: int, alive_fd: int, parent_pid: int) -> None:
             control.send(pickle.dumps(("failed", format_error(exc))))
         raise
     _Zygote(control, alive_fd, parent_pid, init["worker_env"]).serve()
+    os._exit(0)  # its workers are dead; skip tearing down the imported modules (slow)
 
 
 def main(argv: list[str]) -> None:

@@ -50,7 +50,7 @@ from automl._worker_main import MAX_CONTROL_MESSAGE
 #: Seconds the parent waits for the zygote to report that a killed worker exited.
 EXIT_REPORT_TIMEOUT = 5.0
 #: Seconds the zygote gets to kill its workers and exit after the control socket closes.
-CLOSE_TIMEOUT = 5.0
+CLOSE_TIMEOUT = 1.0
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_worker_main.py")
 
 

@@ -1,5 +1,6 @@
-"""Internals of :mod:`automl.workers`: the parent's handle on a worker process and the
-monitor thread that dispatches tasks, reads results and enforces limits.
+"""Internals of :mod:`automl.workers`: the parent's handle on a worker process (a fresh
+subprocess, or a process forked by the zygote of :mod:`automl._zygote`) and the monitor
+thread that dispatches tasks, reads results, enforces limits and replaces lost workers.
 
 Examples
 --------

@@ -179,6 +179,13 @@ def _thread_count() -> int:
         return threading.active_count()
 
 
+def _flush_std_streams() -> None:
+    """Flush ``sys.stdout`` and ``sys.stderr`` if they exist and are open."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            stream.flush()
+
+
 def _ignore_signal(signum: int, frame: Any) -> None:
     """A no-op handler: SIGCHLD only has to wake the zygote through its wakeup fd."""
 
@@ -250,8 +257,7 @@ class _Zygote:
             if threads != 1:
                 raise RuntimeError(f"the fork server runs {threads} threads (a preloaded module "
                                    "started them), so forking it is unsafe")
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
+            _flush_std_streams()  # else the child would print the buffered text again
             pid = os.fork()
             if pid == 0:
                 self.become_worker(*fds)
@@ -285,9 +291,7 @@ class _Zygote:
         except BaseException:  # noqa: BLE001 - reported on stderr; the parent sees the exit
             traceback.print_exc()
         finally:
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(Exception):
-                    stream.flush()
+            _flush_std_streams()
             os._exit(code)
 
     def report_exits(self) -> None:

@@ -308,7 +308,7 @@ class ProbabilisticSVC(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    C, kernel, degree, gamma, coef0, cache_size, class_weight, random_state
+    C, kernel, degree, gamma, coef0, cache_size, class_weight, max_iter, random_state
         As in :class:`sklearn.svm.SVC`.
     cv : int, default=2
         Calibration folds.
@@ -323,7 +323,7 @@ class ProbabilisticSVC(ClassifierMixin, BaseEstimator):
 
     def __init__(self, C: float = 1.0, kernel: str = "rbf", degree: int = 3, gamma: Any = "scale",
                  coef0: float = 0.0, cache_size: float = 200, class_weight: Any = None,
-                 cv: int = 2, random_state: int | None = None) -> None:
+                 max_iter: int = -1, cv: int = 2, random_state: int | None = None) -> None:
         self.C = C
         self.kernel = kernel
         self.degree = degree
@@ -331,6 +331,7 @@ class ProbabilisticSVC(ClassifierMixin, BaseEstimator):
         self.coef0 = coef0
         self.cache_size = cache_size
         self.class_weight = class_weight
+        self.max_iter = max_iter
         self.cv = cv
         self.random_state = random_state
 
@@ -341,7 +342,7 @@ class ProbabilisticSVC(ClassifierMixin, BaseEstimator):
 
         svc = SVC(C=self.C, kernel=self.kernel, degree=self.degree, gamma=self.gamma,
                   coef0=self.coef0, cache_size=self.cache_size, class_weight=self.class_weight,
-                  random_state=self.random_state)
+                  max_iter=self.max_iter, random_state=self.random_state)
         X, y = _check_xy(X, y, classifier=True)
         folds = min(int(self.cv), int(np.unique(y, return_counts=True)[1].min()))
         if folds >= 2:
@@ -379,11 +380,15 @@ def _inner_split(y: np.ndarray, fraction: float, stratify: bool,
     return np.flatnonzero(train_mask), valid_idx
 
 
+def _allow_nan(check: Any) -> dict[str, str]:
+    """The keyword that lets NaN through ``check`` (renamed in scikit-learn 1.6)."""
+    params = inspect.signature(check).parameters
+    return {"ensure_all_finite" if "ensure_all_finite" in params else "force_all_finite": "allow-nan"}
+
+
 def _check_xy(X: Any, y: Any, classifier: bool) -> tuple[np.ndarray, np.ndarray]:
     """Float X (NaN allowed) and 1-d y of the same length; at least two classes."""
-    finite = ("ensure_all_finite" if "ensure_all_finite" in inspect.signature(check_X_y).parameters
-              else "force_all_finite")
-    X, y = check_X_y(X, y, dtype=np.float64, **{finite: "allow-nan"})
+    X, y = check_X_y(X, y, dtype=np.float64, **_allow_nan(check_X_y))
     if classifier:
         check_classification_targets(y)
         if len(np.unique(y)) < 2:
@@ -393,9 +398,7 @@ def _check_xy(X: Any, y: Any, classifier: bool) -> tuple[np.ndarray, np.ndarray]
 
 def _check_x(est: BaseEstimator, X: Any) -> np.ndarray:
     check_is_fitted(est, "model_")
-    finite = ("ensure_all_finite" if "ensure_all_finite" in inspect.signature(check_array).parameters
-              else "force_all_finite")
-    X = check_array(X, dtype=np.float64, **{finite: "allow-nan"})
+    X = check_array(X, dtype=np.float64, **_allow_nan(check_array))
     if X.shape[1] != est.n_features_in_:
         raise ValueError(f"X has {X.shape[1]} features, but {type(est).__name__} is expecting "
                          f"{est.n_features_in_} features as input.")
@@ -434,6 +437,11 @@ class _EarlyStoppedBooster(BaseEstimator):
 
     def _categorical(self) -> list[int]:
         return sorted(int(i) for i in (self.categorical_features or ()))
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.feature_importances_
 
 
 class _ClassifierOutput(ClassifierMixin):
@@ -502,11 +510,6 @@ class _LGBMBase(_EarlyStoppedBooster):
 
     def _best_trees(self) -> int:
         return int(self.model_.best_iteration_ or self.model_.n_estimators)
-
-    @property
-    def feature_importances_(self) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.model_.feature_importances_
 
 
 class EarlyStoppedLGBMClassifier(_ClassifierOutput, _LGBMBase):
@@ -582,11 +585,6 @@ class _XGBBase(_EarlyStoppedBooster):
     def _best_trees(self) -> int:
         best = getattr(self.model_, "best_iteration", None)
         return int(self.model_.n_estimators if best is None else best + 1)
-
-    @property
-    def feature_importances_(self) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.model_.feature_importances_
 
 
 class EarlyStoppedXGBClassifier(_ClassifierOutput, _XGBBase):

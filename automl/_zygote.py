@@ -74,11 +74,12 @@ class ZygoteProcess:
         self.returncode: int | None = None
         self.lost: str | None = None
         self.abandoned = False
+        self.forked = False
 
     @property
     def never_started(self) -> bool:
         """Whether no worker process was ever forked for this handle."""
-        return self.pid is None and self.lost is not None
+        return not self.forked and self.lost is not None
 
     def has_exited(self) -> bool:
         """Whether the worker ended (or can no longer be followed)."""
@@ -252,7 +253,7 @@ class Zygote:
 
     def _on_spawned(self, request: int, pid: int) -> None:
         process = self._waiting.pop(request)
-        process.pid = pid
+        process.pid, process.forked = pid, True
         self._children[pid] = process
         if process.abandoned:
             process.kill_group()

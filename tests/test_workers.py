@@ -535,3 +535,16 @@ def test_forked_workers_draw_different_random_numbers():
         results = collect(pool, 2)
     (pid_a, draw_a), (pid_b, draw_b) = (results[i].value for i in ids)
     assert pid_a != pid_b and draw_a != draw_b
+
+
+def test_the_pool_falls_back_to_subprocess_workers_when_the_zygote_cannot_start(
+        tmp_path, monkeypatch):
+    name = write_module(tmp_path, "automl_test_fails_in_the_zygote", """
+        import os
+        if os.environ["OMP_NUM_THREADS"] == "1":  # the zygote imports with one thread
+            raise ImportError("only the zygote fails")
+    """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with WorkerPool(2, threads_per_worker=2, preload=(name,)) as pool:
+        found = worker_pids(pool)
+    assert len(found) == 2 and set(found.values()) == {os.getpid()}

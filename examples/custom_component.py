@@ -29,7 +29,7 @@ except ImportError:  # a checkout that was not installed
     sys.path.insert(0, str(ROOT))
     import automl  # noqa: F401
 
-from automl import Categorical, Component, Float
+from automl import AutoClassifier, Categorical, Component, Float
 from automl.builder import build_pipeline, describe_columns
 from search_spaces import default_space, with_component
 
@@ -99,6 +99,14 @@ def main() -> None:
 
     # 5. The space still serialises: a run can record exactly what it searched.
     assert type(space).from_dict(space.to_dict()).algorithms == space.algorithms
+
+    # 6. Search it: the new algorithms compete with the built-in ones.
+    clf = AutoClassifier(search_space=space, include=["shrunk_centroid", "adaboost", "logreg"],
+                         time_budget=20, random_state=0).fit(X, y)
+    board = clf.leaderboard()
+    print(board[["algorithm", "status"]].value_counts().to_string())
+    assert {"shrunk_centroid", "adaboost"} & set(board.loc[board["status"] == "ok", "algorithm"])
+    print(f"best: {clf.best_config_['model']}")
 
 
 if __name__ == "__main__":

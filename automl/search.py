@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -183,6 +184,8 @@ class _State:
         self.best: dict | None = None
         self.durations: dict[str, list[float]] = {}
         self.retry: list[Any] = []               # crashed trials of a resumed run
+        self.safety_task: int | None = None      # refit of the first trial, started early
+        self.safety: tuple[Pipeline, int] | None = None
 
     def trial_limit(self) -> float | None:
         """Time limit of a trial started now: it must end, and its refit fit, in time."""
@@ -266,6 +269,9 @@ def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialDa
         state.running[task] = {"trial_id": trial_id, "config": config,
                                "algorithm": state.space.choice(config), "seed": seed,
                                "started_at": time.time()}
+        if trial_id == 0 and math.isfinite(state.budget.deadline) and pool.n_free > 0:
+            state.safety_task = pool.submit(fit_final, shared.path, config, seed=seed,
+                                            n_threads=1, time_limit=limit)
 
 
 # ---------------------------------------------------------------------------------------
@@ -307,6 +313,8 @@ def _keep_oof(state: _State, record: dict, oof: np.ndarray | None) -> None:
 
 def _record(state: _State, task_result: Any, sampler: Any,
             callbacks: Sequence[SearchCallback], progress: Progress) -> None:
+    if _take_safety(state, task_result):
+        return
     record, result = _make_record(state.running.pop(task_result.task_id), task_result)
     for callback in callbacks:
         callback.on_trial_end(record, result)
@@ -364,11 +372,41 @@ def _show(state: _State, progress: Progress) -> None:
 # step 5: refit
 
 
+def _take_safety(state: _State, task_result: Any) -> bool:
+    """Keep the early refit of trial 0 (the cheapest default), the model of last resort.
+
+    Under a time budget, the first trial's configuration is also fitted on all rows as
+    soon as a worker is free, so that ``fit`` can return a usable model even when no
+    later refit finishes in time. Returns True if ``task_result`` was that refit.
+    """
+    if task_result.task_id != state.safety_task:
+        return False
+    state.safety_task = None
+    if task_result.status == "ok":
+        state.safety = (task_result.value, 0)
+    return True
+
+
+def _safety_fallback(state: _State) -> tuple[Pipeline, dict] | None:
+    """The early refit of trial 0 with its record, if both exist."""
+    if state.safety is None:
+        return None
+    record = next((t for t in state.trials if t["trial_id"] == state.safety[1]), None)
+    return None if record is None else (state.safety[0], record)
+
+
 def _refit(state: _State, pool: Any, shared: SharedTrialData) -> tuple[Pipeline, dict]:
     """Refit the best trial that can finish in the time left, best first."""
     candidates = sorted((t for t in state.trials if t["status"] == "ok"),
                         key=lambda t: (t["loss"], t["trial_id"]))
     if not candidates:
+        fallback = _safety_fallback(state)
+        if fallback is not None:
+            warnings.warn("No trial finished its cross-validation within the budget; the "
+                          "model is the first (cheapest) configuration fitted on all rows, "
+                          "unscored. Increase time_budget for a searched model.",
+                          UserWarning, stacklevel=4)
+            return fallback
         raise NoSuccessfulTrialError(_failure_message(state))
     budget = state.budget
     cheapest = min(candidates, key=budget.refit_estimate)
@@ -378,26 +416,31 @@ def _refit(state: _State, pool: Any, shared: SharedTrialData) -> tuple[Pipeline,
         if record is not cheapest and budget.refit_estimate(record) > left:
             continue
         limit = None if not math.isfinite(left) else max(left, _MIN_TRIAL)
-        pool.submit(fit_final, shared.path, record["config"], seed=record["seed"], n_threads=1,
-                    time_limit=limit)
-        done = _wait_one(pool)
+        task = pool.submit(fit_final, shared.path, record["config"], seed=record["seed"],
+                           n_threads=1, time_limit=limit)
+        done = _wait_for(pool, state, task)
         if done.status == "ok":
             return done.value, record
         failures.append(f"trial {record['trial_id']} ({record['algorithm']}): {done.status} "
                         f"{_short(done.error) or ''}".strip())
         if record is cheapest:
             break
+    fallback = _safety_fallback(state)
+    if fallback is not None:
+        return fallback
     raise NoSuccessfulTrialError(
         "The search found successful trials but no final refit on all rows could finish in "
         f"the time left: {'; '.join(failures) or 'none fitted in time'}. Increase time_budget."
     )
 
 
-def _wait_one(pool: Any) -> Any:
+def _wait_for(pool: Any, state: _State, task_id: int) -> Any:
+    """Wait for one task's result; the early safety refit may arrive meanwhile."""
     while True:
-        results = pool.wait(timeout=None)
-        if results:
-            return results[0]
+        for result in pool.wait(timeout=None):
+            if result.task_id == task_id:
+                return result
+            _take_safety(state, result)
 
 
 def _failure_message(state: _State) -> str:
@@ -473,6 +516,7 @@ def _refit_ensemble(state: _State, data: TrialData, pool: Any, shared: SharedTri
         for done in pool.wait(timeout=None):
             trial_id = tasks.pop(done.task_id, None)
             if trial_id is None:
+                _take_safety(state, done)
                 continue
             if done.status != "ok":
                 return None, []

@@ -222,3 +222,22 @@ def test_allowed_algorithms_keeps_to_those_whose_time_fits():
     assert _allowed_algorithms(state, 10.0) == ["nb"]
     assert _allowed_algorithms(state, 40.0) is None
     assert _allowed_algorithms(state, 0.5) == []
+
+
+class SlowFit(_Prior):
+    """Each fit takes 0.6 s: a 3-fold CV cannot finish in 1 s, a single refit can."""
+
+    def fit(self, X, y):
+        time.sleep(0.6)
+        return super().fit(X, y)
+
+
+def test_a_usable_model_comes_back_even_when_no_cross_validation_finishes(warm_pool):
+    space = Space({"model": Choice({"slow": Component(SlowFit, {}, cost=1)})})
+    sampler = RandomSampler(space, seed=0)
+    settings = _settings(time_budget=6.0, n_trials=None, n_jobs=1, per_trial_time_limit=1.0)
+    with pytest.warns(UserWarning, match="No trial finished its cross-validation"):
+        result = run_search(_data(space), sampler, settings, pool_factory=warm_pool)
+    assert all(t["status"] == "timeout" for t in result.trials)
+    assert result.refit_trial_id == 0
+    assert result.pipeline.predict_proba(_data(space).X).shape == (300, 2)

@@ -1,0 +1,146 @@
+"""Tests of automl.racing and of racing inside the search loop."""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+
+from automl.builder import describe_columns
+from automl.evaluate import TrialData, cross_validate, make_folds
+from automl.racing import RacingRule, racing_rule
+from automl.scoring import get_metric
+from automl.search import SearchSettings, run_search
+from automl.space import Choice, Component, Constant, Float, Space
+from automl.tpe import RandomSampler
+from automl.workers import WorkerPool
+
+AUC_LOSS = get_metric("roc_auc", "binary").loss
+
+
+def _space() -> Space:
+    return Space({"model": Choice({
+        "nb": Component("sklearn.naive_bayes.GaussianNB",
+                        {"var_smoothing": Float(1e-10, 1e-6, log=True)}),
+        "dummy": Component("sklearn.dummy.DummyClassifier", {"strategy": Constant("prior")}),
+    })})
+
+
+def _data(space: Space, n: int = 300, folds: int = 5) -> TrialData:
+    X, y = make_classification(n_samples=n, n_features=5, n_informative=3, class_sep=1.5,
+                               random_state=0)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
+    return TrialData(frame, y, make_folds(y, "binary", folds, 0), space, describe_columns(frame),
+                     "binary", get_metric("roc_auc", "binary"), 2)
+
+
+def test_no_incumbent_means_no_rule():
+    assert racing_rule(None, AUC_LOSS) is None
+    failed = {"status": "timeout", "fold_scores": [0.9, 0.9]}
+    assert racing_rule(failed, AUC_LOSS) is None
+
+
+def test_a_clearly_worse_candidate_is_stopped_after_one_fold():
+    rule = racing_rule({"status": "ok", "fold_scores": [0.91, 0.93, 0.92, 0.90, 0.92]}, AUC_LOSS)
+    assert rule(0, AUC_LOSS(0.60))
+    assert not rule(0, AUC_LOSS(0.905))       # within the incumbent's fold-to-fold noise
+    assert not rule(0, AUC_LOSS(0.99))        # better
+
+
+def test_the_margin_shrinks_with_folds_and_grows_with_the_incumbent_spread():
+    steady = RacingRule((0.10, 0.11, 0.09, 0.10), rel_tol=0.0)
+    noisy = RacingRule((0.02, 0.20, 0.05, 0.15), rel_tol=0.0)
+    assert steady.margin(1) < noisy.margin(1)
+    assert noisy.margin(3) < noisy.margin(1)
+    candidate = 0.10 + 1.5 * steady.margin(1)
+    assert steady(0, candidate) and not noisy(0, candidate)
+
+
+def test_the_last_fold_is_never_pruned():
+    rule = RacingRule((0.1, 0.1, 0.1))
+    assert rule(1, 5.0)
+    assert not rule(2, 5.0) and not rule(7, 5.0)
+
+
+def test_the_reference_is_the_incumbent_mean_over_the_same_folds():
+    rule = RacingRule((0.0, 1.0, 1.0, 1.0), z=0.0, rel_tol=0.0)
+    assert rule(0, 0.5)                    # worse than the incumbent's first fold (0.0)
+    assert not rule(1, 0.5)                # equal to its mean over folds 0..1
+
+
+def test_the_rule_pickles_and_keeps_its_decisions():
+    rule = RacingRule((-0.9, -0.92, -0.91))
+    again = pickle.loads(pickle.dumps(rule))
+    assert again == rule
+    assert [again(0, x) for x in (-0.5, -0.95)] == [rule(0, x) for x in (-0.5, -0.95)]
+
+
+def test_bad_settings_are_refused_with_the_value_received():
+    with pytest.raises(ValueError, match="finite.*nan"):
+        RacingRule((0.1, float("nan")))
+    with pytest.raises(ValueError, match="z must be a non-negative number; got -1"):
+        RacingRule((0.1, 0.2), z=-1)
+
+
+def test_cross_validate_stops_a_bad_trial_against_a_good_incumbent():
+    space = _space()
+    data = _data(space)
+    good = cross_validate(data, space.restrict(include=["nb"]).default(), seed=0)
+    rule = racing_rule({"status": "ok", "fold_scores": good.fold_scores}, data.metric.loss)
+    bad = cross_validate(data, space.restrict(include=["dummy"]).default(), seed=0,
+                         should_stop=rule)
+    again = cross_validate(data, space.restrict(include=["nb"]).default(), seed=0,
+                           should_stop=rule)
+    assert bad.status == "pruned" and len(bad.fold_scores) == 1
+    assert again.status == "ok" and len(again.fold_scores) == 5
+
+
+@pytest.fixture(scope="module")
+def pool_factory():
+    pool = WorkerPool(2, 1, None, preload=("automl.evaluate",))
+    pool.submit(time.sleep, 0.1)
+    while not pool.wait(timeout=120):
+        pass
+
+    class Borrowed:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return pool
+
+        def __exit__(self, *exc):
+            return None
+
+    yield Borrowed
+    pool.shutdown()
+
+
+def test_a_search_with_racing_records_pruned_trials_and_keeps_a_good_model(pool_factory):
+    space = _space()
+    data = _data(space)
+    sampler = RandomSampler(space, seed=3,
+                            startup_configs=[space.restrict(include=["nb"]).default()])
+    settings = SearchSettings(time_budget=None, n_trials=8, n_jobs=1, run_seed=0, racing=True)
+    result = run_search(data, sampler, settings, pool_factory=pool_factory)
+    statuses = {t["algorithm"]: [] for t in result.trials}
+    for trial in result.trials:
+        statuses[trial["algorithm"]].append(trial["status"])
+    assert statuses["dummy"] and set(statuses["dummy"]) == {"pruned"}
+    assert all(len(t["fold_scores"]) == 1 for t in result.trials if t["status"] == "pruned")
+    assert result.trials[0]["status"] == "ok"          # nothing to race against yet
+    assert result.best["algorithm"] == "nb" and result.best["score"] > 0.85
+
+
+def test_without_racing_no_trial_is_pruned(pool_factory):
+    space = _space()
+    sampler = RandomSampler(space, seed=3,
+                            startup_configs=[space.restrict(include=["nb"]).default()])
+    settings = SearchSettings(time_budget=None, n_trials=5, n_jobs=1, run_seed=0)
+    result = run_search(_data(space), sampler, settings, pool_factory=pool_factory)
+    assert all(t["status"] == "ok" for t in result.trials)
+    assert np.isfinite(result.best["score"])

@@ -61,6 +61,8 @@ class _AutoMLBase(BaseEstimator):
     """Shared settings, validation, search and prediction of the two estimators."""
 
     _task_kind = "classification"
+    _use_portfolio = True    # start from the built-in portfolio (automl.portfolio)
+    _racing = True           # stop clearly worse trials after a fold (automl.racing)
 
     def __init__(self, *, time_budget: float | None = 60.0, n_trials: int | None = None,
                  metric: Any = None, cv: Any = 5, n_jobs: int = 1,
@@ -177,7 +179,7 @@ class _AutoMLBase(BaseEstimator):
         folds = make_folds(data.y, task, self.cv, _derived_seed(run_seed, _STREAM_FOLDS))
         trial_data = TrialData(data.X, data.y, folds, space, describe_columns(data.X), task,
                                metric, n_classes, data.sample_weight)
-        sampler, settings = self._sampler(space, run_seed), self._settings(metric, run_seed)
+        sampler, settings = self._sampler(space, task, run_seed), self._settings(metric, run_seed)
         if self.storage is None:
             result = run_search(trial_data, sampler, settings, pool_factory=_pool_factory())
         else:
@@ -206,11 +208,14 @@ class _AutoMLBase(BaseEstimator):
                               callbacks=[JournalCallback(journal, space=trial_data.space)],
                               resume=state, load_oof=load_oof)
 
-    def _sampler(self, space: Space, run_seed: int) -> Any:
+    def _sampler(self, space: Space, task: str, run_seed: int) -> Any:
+        """TPE, started from the built-in portfolio (or cheap defaults if none fits)."""
+        from automl.portfolio import load_portfolio
         from automl.tpe import TPESampler
 
+        startup = load_portfolio(space, task) if self._use_portfolio else []
         return TPESampler(space, seed=_derived_seed(run_seed, _STREAM_SAMPLER),
-                          startup_configs=portfolio(space))
+                          startup_configs=startup or portfolio(space))
 
     def _settings(self, metric: Metric, run_seed: int) -> SearchSettings:
         budget = None if self.time_budget is None else float(self.time_budget)
@@ -219,7 +224,8 @@ class _AutoMLBase(BaseEstimator):
             limit = budget / 4.0
         return SearchSettings(budget, self.n_trials, self._n_workers(), limit, self.memory_limit,
                               run_seed, int(self.verbose), metric.name,
-                              ensemble_size=_ENSEMBLE_CANDIDATES if self.ensemble else 0)
+                              ensemble_size=_ENSEMBLE_CANDIDATES if self.ensemble else 0,
+                              racing=self._racing)
 
     def _set_fitted(self, data: Any, task: str, metric: Metric, space: Space, result: Any) -> None:
         self.task_ = task

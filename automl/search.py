@@ -54,6 +54,9 @@ _PRELOAD = ("automl.evaluate",)  # imported by each worker before its first tria
 class SearchSettings:
     """How long and how wide to search.
 
+    ``racing=True`` stops a trial after a fold when it is clearly worse than the
+    incumbent on the same folds (:class:`automl.racing.RacingRule`; status "pruned").
+
     Examples
     --------
     >>> SearchSettings(time_budget=None, n_trials=20).n_jobs
@@ -70,6 +73,7 @@ class SearchSettings:
     metric_name: str = "score"
     keep_oof: int = 50
     ensemble_size: int = 0
+    racing: bool = False
 
 
 class SearchCallback:
@@ -173,10 +177,13 @@ class _Budget:
 class _State:
     """Mutable state of one search."""
 
-    def __init__(self, settings: SearchSettings, space: Space, budget: _Budget) -> None:
+    def __init__(self, settings: SearchSettings, space: Space, budget: _Budget,
+                 n_folds: int = 1, loss: Callable[[float], float] = float) -> None:
         self.settings = settings
         self.space = space
         self.budget = budget
+        self.n_folds = n_folds
+        self.loss = loss                         # metric score -> loss, for the racing rule
         self.trials: list[dict] = []
         self.oof: dict[int, np.ndarray] = {}
         self.running: dict[int, dict] = {}       # task id -> record in progress
@@ -218,19 +225,35 @@ def _wait_for_workers(pool: Any, budget: _Budget) -> None:
 
 
 
+def _expected_time(times: Sequence[float]) -> float:
+    """A cautious estimate of an algorithm's next trial time: the upper quartile of its
+    measured (or extrapolated) times, so one lucky fast configuration does not make a
+    slow algorithm look safe near the end of the budget."""
+    return float(np.quantile(times, 0.75))
+
+
 def _allowed_algorithms(state: _State, limit: float | None) -> list[str] | None:
-    """Algorithms whose measured time fits in ``limit`` (None: no restriction needed)."""
+    """Algorithms expected to finish in ``limit`` (None: no restriction needed)."""
     if limit is None or not state.durations:
         return None
-    all_times = [min(t) for t in state.durations.values()]
+    typical = float(np.median([_expected_time(t) for t in state.durations.values()]))
     fits = []
     for name in state.space.algorithms:
         times = state.durations.get(name)
-        if times is not None and min(times) <= 0.8 * limit:
+        if times is not None and _expected_time(times) <= 0.8 * limit:
             fits.append(name)
-        elif times is None and limit >= 3.0 * float(np.median(all_times)):
+        elif times is None and limit >= 3.0 * typical:
             fits.append(name)
     return None if len(fits) == len(state.space.algorithms) else fits
+
+
+def _trial_stop_rule(state: _State, should_stop: Callable | None) -> Callable | None:
+    """The stop rule sent with a trial: the caller's, else racing against the incumbent."""
+    if should_stop is not None or not state.settings.racing:
+        return should_stop
+    from automl.racing import racing_rule
+
+    return racing_rule(state.best, state.loss)
 
 
 def _can_start(state: _State) -> bool:
@@ -265,7 +288,8 @@ def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialDa
             callback.on_trial_start(trial_id, config, seed)
         deadline = state.budget.trials_end_wallclock()
         task = pool.submit(evaluate_config, shared.path, config, seed=seed, n_threads=1,
-                           should_stop=should_stop, deadline=deadline, time_limit=limit)
+                           should_stop=_trial_stop_rule(state, should_stop), deadline=deadline,
+                           time_limit=limit)
         state.running[task] = {"trial_id": trial_id, "config": config,
                                "algorithm": state.space.choice(config), "seed": seed,
                                "started_at": time.time()}
@@ -328,13 +352,22 @@ def _remember(state: _State, sampler: Any, record: dict, oof: np.ndarray | None)
     """Add a finished trial to the history: records, sampler, timings, OOF, incumbent."""
     state.trials.append(record)
     sampler.observe(record["config"], record["loss"], record["status"])
-    measured = record["duration"] if record["status"] in ("ok", "timeout") else None
+    measured = _full_duration(state, record)
     if measured is not None:
         state.durations.setdefault(record["algorithm"], []).append(measured)
     _keep_oof(state, record, oof)
     if record["status"] == "ok" and (state.best is None or record["loss"] < state.best["loss"]):
         state.best = record
         state.budget.note_best(record)
+
+
+def _full_duration(state: _State, record: dict) -> float | None:
+    """Seconds the trial took, or would have taken over all folds if it was pruned."""
+    if record["status"] in ("ok", "timeout"):
+        return record["duration"]
+    if record["status"] == "pruned" and record["fold_scores"]:
+        return record["duration"] * state.n_folds / len(record["fold_scores"])
+    return None
 
 
 def _restore(state: _State, sampler: Any, resume: Any, load_oof: Callable[[int], Any] | None) -> None:
@@ -549,7 +582,8 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
     settings : SearchSettings
     callbacks : sequence of SearchCallback
     should_stop : callable, optional
-        Passed to every trial; asked after each fold (racing).
+        Passed to every trial; asked after each fold. Default: with ``settings.racing``,
+        a :class:`~automl.racing.RacingRule` against the incumbent of the moment.
     pool_factory : callable
         ``pool_factory(n_workers, threads_per_worker, memory_limit_mb, preload=modules)``;
         a WorkerPool or an object with its interface.
@@ -567,7 +601,7 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
     n_train, n_all = fold_sizes(data.folds)
     budget = _Budget(settings.time_budget, len(data.folds), n_all / n_train,
                      2.0 if settings.ensemble_size > 1 else 1.0)
-    state = _State(settings, data.space, budget)
+    state = _State(settings, data.space, budget, len(data.folds), data.metric.loss)
     _restore(state, sampler, resume, load_oof)
     progress = Progress(settings.verbose, settings.time_budget, settings.metric_name)
     with SharedTrialData(data) as shared, \

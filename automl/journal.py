@@ -3,9 +3,12 @@
 A journal is a folder (the ``storage`` of a search) holding:
 
 ``header.json``
-    The run's :class:`Fingerprint` (data, space, task, metric, cv, random_state), written
-    atomically (temporary file, ``fsync``, ``os.replace``). Opening a journal with another
-    fingerprint raises :class:`~automl.exceptions.IncompatibleJournalError`.
+    The run's :class:`Fingerprint` (data, space, task, metric, cv, random_state) and the
+    run seed the first run drew, written atomically (temporary file, ``fsync``,
+    ``os.replace``). Opening a journal with another fingerprint raises
+    :class:`~automl.exceptions.IncompatibleJournalError`; a resumed run takes its run seed
+    from the header (:attr:`Journal.run_seed`), so that ``random_state=None`` resumes with
+    the folds and trial seeds of the run it continues.
 ``trials.jsonl``
     An append-only file of JSON lines, one event per line: ``"started"`` (trial_id,
     config, seed, attempt) and ``"finished"`` (the trial record of docs/CONTRACTS.md).
@@ -397,6 +400,15 @@ class Journal:
         The storage folder (created if missing).
     fingerprint : Fingerprint
         What this run is; see :func:`make_fingerprint`.
+    run_seed : int, optional
+        The seed this run drew from its ``random_state``. Stored in a new journal's header;
+        an existing journal keeps the seed it was created with.
+
+    Attributes
+    ----------
+    run_seed : int or None
+        The run seed of the header (``run_seed`` for a new journal, or for one written
+        before run seeds were stored). A resumed search must use it.
 
     Raises
     ------
@@ -410,14 +422,19 @@ class Journal:
     --------
     >>> import tempfile
     >>> fp = Fingerprint(data={}, space="s", task="regression")
-    >>> with tempfile.TemporaryDirectory() as folder, Journal(folder, fp) as journal:
-    ...     journal.load().next_trial_id
-    0
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with Journal(folder, fp, run_seed=7) as journal:
+    ...         first = journal.load().next_trial_id
+    ...     with Journal(folder, fp, run_seed=8) as journal:
+    ...         first, journal.run_seed
+    (0, 7)
     """
 
-    def __init__(self, path: str | os.PathLike, fingerprint: Fingerprint) -> None:
+    def __init__(self, path: str | os.PathLike, fingerprint: Fingerprint,
+                 run_seed: int | None = None) -> None:
         self.path = Path(path)
         self.fingerprint = fingerprint
+        self.run_seed = run_seed
         self._lock_fd: int | None = None
         self._cut_bytes = 0
         self.path.mkdir(parents=True, exist_ok=True)
@@ -467,14 +484,15 @@ class Journal:
                     f"{str(self.path)!r} holds {EVENTS} but no {HEADER}, so it cannot be "
                     "checked against this run. Use a new storage folder.")
             header = {"format": FORMAT, "created_at": time.time(),
-                      "fingerprint": self.fingerprint.to_dict()}
+                      "fingerprint": self.fingerprint.to_dict(), "run_seed": self.run_seed}
             text = json.dumps(header, indent=1, sort_keys=True).encode()
             _atomic_write(header_path, lambda handle: handle.write(text))
             return
         try:
             header = json.loads(header_path.read_text())
             stored = Fingerprint.from_dict(header["fingerprint"])
-        except (ValueError, KeyError, TypeError) as error:
+            seed = header.get("run_seed")
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise IncompatibleJournalError(
                 f"The journal header {str(header_path)!r} cannot be read ({error}). "
                 "Use a new storage folder.") from None
@@ -485,6 +503,8 @@ class Journal:
                 f"different: {'; '.join(differences)}. A search resumes only with the same "
                 "data, search space, task, metric, cv and random_state. To start a new "
                 "search, pass a new storage folder (or delete this one).")
+        if type(seed) is int:
+            self.run_seed = seed
 
     def _remove_own_temporaries(self) -> None:
         for folder in (self.path, self.path / ARRAYS):

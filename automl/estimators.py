@@ -10,9 +10,11 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -23,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from automl.builder import describe_columns
 from automl.evaluate import TrialData, make_folds
 from automl.scoring import Metric, get_metric
-from automl.search import SearchSettings, portfolio, run_search
+from automl.search import SearchCallback, SearchResult, SearchSettings, portfolio, run_search
 from automl.space import Space
 from automl.validation import validate_fit_input, validate_predict_input
 
@@ -39,6 +41,72 @@ def _pool_factory() -> Any:
     from automl.workers import WorkerPool
 
     return WorkerPool if active_dask_client() is None else DaskPool
+
+
+class _Finished(SearchCallback):
+    """Keeps the record of every finished trial (to refit the best one after Ctrl-C)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+
+    def on_trial_end(self, record: dict, result: Any) -> None:
+        self.records.append(record)
+
+
+class _NoNewTrials:
+    """The sampler of a refit-only search: it is told the finished trials, proposes none."""
+
+    def suggest(self, allowed: Any = None) -> dict:
+        return {}
+
+    def observe(self, config: Any, loss: float, status: str = "ok") -> None:
+        """Nothing to learn: no trial follows."""
+
+    def discard(self, config: Any) -> None:
+        """Nothing is pending."""
+
+
+def _interruptible_search(trial_data: TrialData, sampler: Any, settings: SearchSettings, *,
+                          journal: Any = None, resume: Any = None,
+                          load_oof: Any = None) -> SearchResult:
+    """``run_search``; on a first Ctrl-C, stop searching and refit the best trial so far.
+
+    The interrupted search has shut its workers down and removed its temporary folder
+    (its ``with`` blocks) when the KeyboardInterrupt arrives here. The best successful
+    trial (journal or memory) is then refit by a search that runs no new trial, without
+    a time limit and without an ensemble, and a warning says so. A Ctrl-C during that
+    refit, or one before any trial succeeded, propagates.
+    """
+    from automl.journal import JournalCallback, JournalState
+
+    finished = _Finished()
+    callbacks: list[SearchCallback] = [finished]
+    if journal is not None:
+        callbacks.insert(0, JournalCallback(journal, space=trial_data.space))
+    try:
+        return run_search(trial_data, sampler, settings, pool_factory=_pool_factory(),
+                          callbacks=callbacks, resume=resume, load_oof=load_oof)
+    except KeyboardInterrupt:
+        if journal is not None:
+            done = journal.load()
+            done.retry = []  # trials cut short stay "started": a later fit retries them
+        else:
+            ids = [record["trial_id"] for record in finished.records]
+            done = JournalState(records=finished.records, next_trial_id=max(ids, default=-1) + 1)
+        ok = [record for record in done.records if record["status"] == "ok"]
+        if not ok:
+            raise
+        best = min(ok, key=lambda record: (record["loss"], record["trial_id"]))
+        warnings.warn(
+            f"fit was interrupted (KeyboardInterrupt) after {len(done.records)} finished "
+            f"trials; no more trials are run and the best so far (trial {best['trial_id']}, "
+            f"{best['algorithm']}, CV {settings.metric_name} {best['score']:.5g}) is refit on "
+            "all rows, without an ensemble. Press Ctrl-C again to abort without a model.",
+            UserWarning, stacklevel=3)
+        refit = dataclasses.replace(settings, time_budget=None, n_trials=done.next_trial_id,
+                                    ensemble_size=0)
+        return run_search(trial_data, _NoNewTrials(), refit, pool_factory=_pool_factory(),
+                          resume=done)
 
 
 def _positive(value: Any, name: str, allow_none: bool, integer: bool = False) -> None:
@@ -167,6 +235,16 @@ class _AutoMLBase(BaseEstimator):
         Returns
         -------
         self
+
+        Notes
+        -----
+        Ctrl-C (KeyboardInterrupt) during the search stops it: running trials are
+        abandoned, the workers and temporary files are cleaned up, and, if a trial
+        succeeded, the best one so far is refit on all rows (no ensemble, no time limit)
+        and ``fit`` returns ``self`` with a ``UserWarning``. A second Ctrl-C, or the first
+        one before any trial succeeded, re-raises KeyboardInterrupt after the same
+        cleanup. With ``storage``, the journal stays consistent and fitting again resumes
+        (the trials cut short are retried once).
         """
         self._check_params()
         data = validate_fit_input(X, y, task=self._task_kind, sample_weight=sample_weight,
@@ -181,7 +259,7 @@ class _AutoMLBase(BaseEstimator):
                                metric, n_classes, data.sample_weight)
         sampler, settings = self._sampler(space, task, run_seed), self._settings(metric, run_seed)
         if self.storage is None:
-            result = run_search(trial_data, sampler, settings, pool_factory=_pool_factory())
+            result = _interruptible_search(trial_data, sampler, settings)
         else:
             result = self._search_with_journal(trial_data, sampler, settings, metric)
         self._set_fitted(data, task, metric, space, result)
@@ -189,14 +267,25 @@ class _AutoMLBase(BaseEstimator):
 
     def _search_with_journal(self, trial_data: TrialData, sampler: Any,
                              settings: SearchSettings, metric: Metric) -> Any:
-        """Run the search with every trial journaled in ``storage``, resuming what is there."""
-        from automl.journal import Journal, JournalCallback, make_fingerprint
+        """Run the search with every trial journaled in ``storage``, resuming what is there.
+
+        A resumed run uses the run seed stored in the journal, so that a run with
+        ``random_state=None`` (or a Generator) continues with the folds, sampler stream and
+        trial seeds it began with.
+        """
+        from automl.journal import Journal, make_fingerprint
 
         fingerprint = make_fingerprint(trial_data.X, trial_data.y, space=trial_data.space,
                                        task=trial_data.task, metric=metric.name, cv=self.cv,
                                        random_state=self.random_state)
-        with Journal(self.storage, fingerprint) as journal:
-            state = journal.load()
+        with Journal(self.storage, fingerprint, run_seed=settings.run_seed) as journal:
+            seed = journal.run_seed
+            if seed is not None and seed != settings.run_seed:
+                folds = make_folds(trial_data.y, trial_data.task, self.cv,
+                                   _derived_seed(seed, _STREAM_FOLDS))
+                trial_data = dataclasses.replace(trial_data, folds=folds)
+                sampler = self._sampler(trial_data.space, trial_data.task, seed)
+                settings = dataclasses.replace(settings, run_seed=seed)
 
             def load_oof(trial_id: int) -> np.ndarray | None:
                 try:
@@ -204,9 +293,8 @@ class _AutoMLBase(BaseEstimator):
                 except (OSError, ValueError):
                     return None
 
-            return run_search(trial_data, sampler, settings, pool_factory=_pool_factory(),
-                              callbacks=[JournalCallback(journal, space=trial_data.space)],
-                              resume=state, load_oof=load_oof)
+            return _interruptible_search(trial_data, sampler, settings, journal=journal,
+                                         resume=journal.load(), load_oof=load_oof)
 
     def _sampler(self, space: Space, task: str, run_seed: int) -> Any:
         """TPE, started from the built-in portfolio (or cheap defaults if none fits)."""

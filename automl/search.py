@@ -375,19 +375,28 @@ def _restore(state: _State, sampler: Any, resume: Any, load_oof: Callable[[int],
 
     The sampler is asked for one suggestion per trial id before it is told that trial's
     result, exactly as in the original run, so a resumed run with ``n_jobs=1`` continues
-    with the suggestions an uninterrupted run would have made.
+    with the suggestions an uninterrupted run would have made. A trial to be retried
+    stays pending in the sampler until its retry is told, as it was in the original run.
+    A suggestion that differs from the trial it replays (the run was parallel, or the
+    sampler changed) is discarded (``sampler.discard``; told "crashed" to a sampler
+    without it), and the journal's trial is told instead.
     """
     if resume is None:
         return
     by_id = {record["trial_id"]: record for record in resume.records}
+    retried = {pending.trial_id: pending.config for pending in resume.retry}
+    discard = getattr(sampler, "discard", None)
     for trial_id in range(resume.next_trial_id):
         suggested = sampler.suggest()
         record = by_id.get(trial_id)
+        config = record["config"] if record is not None else retried.get(trial_id)
+        if config != suggested:
+            if discard is not None:
+                discard(suggested)
+            else:
+                sampler.observe(suggested, math.nan, "crashed")
         if record is None:
-            sampler.observe(suggested, math.nan, "crashed")
             continue
-        if record["config"] != suggested:
-            sampler.observe(suggested, math.nan, "crashed")
         oof = load_oof(trial_id) if load_oof is not None and record["status"] == "ok" else None
         _remember(state, sampler, record, oof)
     state.n_submitted = resume.next_trial_id

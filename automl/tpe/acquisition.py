@@ -15,27 +15,38 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, Protocol
 
 import numpy as np
 
-from automl.tpe.parzen import ParzenEstimator
-
-__all__ = ["N_CANDIDATES", "log_ratio", "select"]
+__all__ = ["N_CANDIDATES", "Density", "log_ratio", "select"]
 
 #: Candidates drawn from l(x) per decision (Bergstra et al. 2011; Optuna and hyperopt).
 N_CANDIDATES = 24
 
 
-def log_ratio(good: ParzenEstimator, bad: ParzenEstimator, points: np.ndarray) -> np.ndarray:
-    """``log l(x) - log g(x)`` for each row of ``points``."""
+class Density(Protocol):
+    """What the acquisition needs of l and g: a :class:`~automl.tpe.parzen.ParzenEstimator`
+    (points are arrays) or a :class:`~automl.tpe.mixture.TreeMixture` (whole branches)."""
+
+    def sample(self, rng: np.random.Generator, size: int,
+               allowed: Mapping[int, np.ndarray] | None = None) -> Any: ...
+
+    def log_pdf(self, points: Any) -> np.ndarray: ...
+
+
+def log_ratio(good: Density, bad: Density, points: Any) -> np.ndarray:
+    """``log l(x) - log g(x)`` for each candidate."""
     return good.log_pdf(points) - bad.log_pdf(points)
 
 
-def select(good: ParzenEstimator, bad: ParzenEstimator, rng: np.random.Generator,
+def select(good: Density, bad: Density, rng: np.random.Generator,
            n_candidates: int = N_CANDIDATES,
            allowed: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
     """The candidate (one row) with the highest ``l(x) / g(x)`` among draws from ``l``.
 
+    For a :class:`~automl.tpe.mixture.TreeMixture` the candidates are whole branches and
+    the row returned is the best branch's row in the mixture's own group.
     ``allowed`` restricts categorical columns as in :meth:`ParzenEstimator.sample`.
     Ties go to the first candidate drawn, so the choice is deterministic given ``rng``.
     """

@@ -64,7 +64,7 @@ def _entropy(seed: int | None) -> int:
 
 
 class BaseSampler:
-    """Ask/tell plumbing; subclasses implement ``_propose`` and ``_record``."""
+    """Ask/tell plumbing; subclasses implement ``_propose``, ``_record`` and ``_discard``."""
 
     def __init__(self, space: Space, seed: int | None,
                  startup_configs: Sequence[Mapping[str, Any]] | None) -> None:
@@ -129,8 +129,41 @@ class BaseSampler:
         self.space.validate(config)
         self._record(config, float(loss), status)
 
+    def discard(self, config: Mapping[str, Any]) -> bool:
+        """Forget one pending entry of ``config`` (suggested and not observed yet).
+
+        A resumed search replays the suggestions of the interrupted run; a replayed
+        suggestion that will never be evaluated is discarded, so it does not stay in the
+        history as a constant-liar entry forever. The oldest pending entry of an equal
+        configuration goes first.
+
+        Parameters
+        ----------
+        config : dict
+            A nested configuration of the space.
+
+        Returns
+        -------
+        bool
+            True if a pending entry was forgotten, False if ``config`` had none.
+
+        Examples
+        --------
+        >>> from automl.space import Float, Space
+        >>> from automl.tpe import RandomSampler
+        >>> sampler = RandomSampler(Space({"x": Float(0, 1)}), seed=0)
+        >>> config = sampler.suggest()
+        >>> sampler.discard(config), sampler.discard(config)
+        (True, False)
+        """
+        self.space.validate(config)
+        return self._discard(dict(config))
+
     def _propose(self, rng: np.random.Generator,
                  allowed: frozenset[str] | None) -> dict[str, Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _discard(self, config: dict[str, Any]) -> bool:  # pragma: no cover
         raise NotImplementedError
 
     def _record(self, config: dict[str, Any], loss: float, status: str) -> None:  # pragma: no cover

@@ -35,10 +35,8 @@ import numpy as np
 from automl.tpe.kernels import (categorical_logpmf, categorical_mass, categorical_probs,
                                 categorical_sample, normal_mass, truncnorm_sample)
 
-__all__ = ["Dim", "ParzenEstimator", "bandwidth", "categorical_smoothing"]
+__all__ = ["Dim", "ParzenEstimator", "bandwidths", "categorical_smoothing", "logsumexp", "pick"]
 
-#: Scott-rule multiplier on the width of the range (Optuna's multivariate TPE uses 0.2).
-BANDWIDTH_FACTOR = 0.2
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -120,21 +118,43 @@ class Dim:
         return math.exp(z) if self.log else z
 
 
-def bandwidth(n: int, n_dims: int, width: float) -> float:
-    """Kernel width for ``n`` observations of a group of ``n_dims`` parameters.
+def bandwidths(mus: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Kernel widths of ``n`` observations of numeric columns, one per observation and column.
 
-    Scott's rule on the range, ``0.2 * width * n ** (-1 / (n_dims + 4))``, never below
-    the magic-clip floor ``width / min(100, n + 1)`` of Bergstra et al. and never above
-    ``width``.
+    Column by column, each observation's width is the larger of the gaps to its two
+    neighbours (the bounds count as neighbours, except that the lowest and the highest
+    observation look only inwards once there are two or more), so kernels are narrow
+    where observations crowd and wide where they are sparse (Bergstra et al. 2011;
+    Optuna's default). Widths are clipped to ``[width / min(100, n + 2), width]``, the
+    "magic clip" floor of hyperopt and Optuna, so they never collapse.
+
+    Parameters
+    ----------
+    mus : array of shape (n, d)
+        Observations on the internal scale.
+    low, high : arrays of shape (d,)
+        Bounds of each column on the internal scale.
 
     Examples
     --------
-    >>> round(bandwidth(1, 1, 10.0), 3)
-    5.0
+    >>> bandwidths(np.array([[0.1], [0.2], [0.9]]), np.array([0.0]), np.array([1.0])).ravel()
+    array([0.2, 0.7, 0.7])
     """
-    scott = BANDWIDTH_FACTOR * width * max(n, 1) ** (-1.0 / (n_dims + 4))
-    floor = width / min(100, n + 1)
-    return float(min(width, max(scott, floor)))
+    mus = np.asarray(mus, dtype=float)
+    n = len(mus)
+    if n == 0:
+        return np.empty_like(mus)
+    order = np.argsort(mus, axis=0, kind="stable")
+    ranked = np.take_along_axis(mus, order, axis=0)
+    gaps = np.diff(np.concatenate([low[None, :], ranked, high[None, :]], axis=0), axis=0)
+    widths = np.maximum(gaps[:-1], gaps[1:])
+    if n >= 2:
+        widths[0], widths[-1] = gaps[1], gaps[-2]
+    span = high - low
+    widths = np.clip(widths, span / min(100, n + 2), span)
+    out = np.empty_like(widths)
+    np.put_along_axis(out, order, widths, axis=0)
+    return out
 
 
 def categorical_smoothing(n: int, n_choices: int, exploration: float = 1.0) -> float:
@@ -176,6 +196,31 @@ def _layout(dims: tuple[Dim, ...]) -> _Layout:
                    np.flatnonzero(~is_int), np.flatnonzero(is_int),
                    np.array([dims[j].n_choices for j in categorical], dtype=float),
                    np.array([dims[j].exploration for j in categorical], dtype=float))
+
+
+def pick(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
+    """``size`` indices drawn with probabilities proportional to ``weights``.
+
+    Examples
+    --------
+    >>> pick(np.random.default_rng(0), np.array([0.0, 1.0, 0.0]), 3).tolist()
+    [1, 1, 1]
+    """
+    cumulative = np.cumsum(weights)
+    drawn = np.searchsorted(cumulative, rng.uniform(size=size) * cumulative[-1], side="right")
+    return np.minimum(drawn, len(weights) - 1)
+
+
+def logsumexp(joint: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(joint), axis=1))``, computed stably.
+
+    Examples
+    --------
+    >>> np.exp(logsumexp(np.log(np.array([[1.0, 3.0], [0.5, 0.5]]))))
+    array([4., 1.])
+    """
+    top = joint.max(axis=1, keepdims=True)
+    return (top + np.log(np.exp(joint - top).sum(axis=1, keepdims=True)))[:, 0]
 
 
 class ParzenEstimator:
@@ -227,7 +272,7 @@ class ParzenEstimator:
         self.mus[:n] = obs[:, lay.numeric]
         self.mus[n] = lay.centre
         self.sigmas = np.empty_like(self.mus)
-        self.sigmas[:n] = bandwidth(n, len(self.dims), 1.0) * lay.widths
+        self.sigmas[:n] = bandwidths(self.mus[:n], lay.low, lay.high)
         self.sigmas[n] = lay.widths
         self._beta = np.array([categorical_smoothing(n, int(k), e)
                                for k, e in zip(lay.n_choices, lay.exploration)])
@@ -241,14 +286,29 @@ class ParzenEstimator:
                 for i in range(len(self.categorical))]
 
     def _prepare_log_pdf(self) -> None:
-        """Precompute what does not depend on the points: weights and normalisers."""
+        """Precompute what does not depend on the points: the kernels' normalisers."""
         self._inv_sigma = 1.0 / self.sigmas
-        base = np.log(self.weights)
+        self._log_weights = np.log(self.weights)
+        base = np.zeros(len(self.weights))
         if self.numeric:
             base -= np.log(normal_mass((self._low - self.mus) * self._inv_sigma,
                                        (self._high - self.mus) * self._inv_sigma)).sum(axis=1)
             base -= (np.log(self.sigmas[:, self._cont]) + _LOG_SQRT_2PI).sum(axis=1)
         self._base = base
+
+    def allowed_mass(self, allowed: Mapping[int, np.ndarray] | None) -> np.ndarray:
+        """Probability that each component draws categories permitted by ``allowed``.
+
+        ``allowed`` maps a categorical column to a boolean mask of permitted categories;
+        the result has one entry per component (the prior last), all one without masks.
+        """
+        mass = np.ones(len(self.weights))
+        for i, j in enumerate(self.categorical):
+            mask = None if allowed is None else allowed.get(j)
+            if mask is not None:
+                mass = mass * categorical_mass(self._observed[:, i], int(self._n_choices[i]),
+                                               self._beta[i], mask)
+        return mass
 
     def sample(self, rng: np.random.Generator, size: int,
                allowed: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
@@ -257,16 +317,13 @@ class ParzenEstimator:
         ``allowed`` maps a categorical column to a boolean mask of permitted
         categories: the mixture is then conditioned on that column being permitted.
         """
-        masks = [None if allowed is None else allowed.get(j) for j in self.categorical]
-        weights = self.weights
-        for i, mask in enumerate(masks):
-            if mask is not None:
-                weights = weights * categorical_mass(self._observed[:, i], int(self._n_choices[i]),
-                                                     self._beta[i], mask)
-        cumulative = np.cumsum(weights)
-        components = np.minimum(np.searchsorted(cumulative, rng.uniform(size=size) * cumulative[-1],
-                                                side="right"), len(weights) - 1)
-        out = np.empty((size, len(self.dims)))
+        components = pick(rng, self.weights * self.allowed_mass(allowed), size)
+        return self.sample_components(rng, components, allowed)
+
+    def sample_components(self, rng: np.random.Generator, components: np.ndarray,
+                          allowed: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
+        """One point from each given component (index ``n`` is the prior)."""
+        out = np.empty((len(components), len(self.dims)))
         if self.numeric:
             z = truncnorm_sample(self.mus[components], self.sigmas[components],
                                  self._low, self._high, rng)
@@ -274,11 +331,15 @@ class ParzenEstimator:
                 out[:, j] = self.dims[j].snap(z[:, i])
         for i, j in enumerate(self.categorical):
             out[:, j] = categorical_sample(self._observed[components, i], int(self._n_choices[i]),
-                                           self._beta[i], rng, masks[i])
+                                           self._beta[i], rng,
+                                           None if allowed is None else allowed.get(j))
         return out
 
-    def log_pdf(self, points: np.ndarray) -> np.ndarray:
-        """Log mixture density of each row of ``points`` (shape ``(m, len(dims))``)."""
+    def log_kernels(self, points: np.ndarray) -> np.ndarray:
+        """Log-density of each point under each component, shape ``(m, n + 1)``.
+
+        Mixture weights are left out; the last column is the prior's.
+        """
         points = np.asarray(points, dtype=float)
         joint = np.tile(self._base, (len(points), 1))
         numeric = points[:, self.numeric]
@@ -291,8 +352,11 @@ class ParzenEstimator:
         for i, j in enumerate(self.categorical):
             joint += categorical_logpmf(points[:, j], self._observed[:, i], int(self._n_choices[i]),
                                         self._beta[i])
-        top = joint.max(axis=1, keepdims=True)
-        return (top + np.log(np.exp(joint - top).sum(axis=1, keepdims=True)))[:, 0]
+        return joint
+
+    def log_pdf(self, points: np.ndarray) -> np.ndarray:
+        """Log mixture density of each row of ``points`` (shape ``(m, len(dims))``)."""
+        return logsumexp(self.log_kernels(points) + self._log_weights)
 
     def _discrete_log_mass(self, numeric: np.ndarray) -> np.ndarray:
         """Un-normalised log-masses of the integer cells, shape (points, components, ints)."""

@@ -19,13 +19,21 @@ Estimator: Understanding Its Algorithm Components and Their Roles"):
 
 * split: the good set is the best ``min(ceil(0.1 n), 25)`` successful trials of the
   group (linear gamma, capped), split separately at every group;
-* multivariate kernels within a group, Scott's-rule bandwidth ``0.2 * range *
-  n ** (-1 / (d + 4))`` with the magic-clip floor ``range / min(100, n + 1)``;
+* multivariate kernels within a group; each kernel's width, column by column, is the
+  larger gap to its neighbouring observations (Bergstra et al. 2011; Optuna 5's default,
+  also in its multivariate mode), clipped to ``[range / min(100, n + 2), range]``. It
+  replaced Scott's rule ``0.2 * range * n ** (-1 / (d + 4))``, which left 3x the regret
+  of Optuna's multivariate TPE on Hartmann-6 (``benchmarks/optimizer/RESULTS.md``);
 * a prior component of weight 1 (uniform over categories, as wide as each range),
   uniform weights over observations;
 * categorical kernels: Aitchison-Aitken with smoothing ``1 / sqrt(n + 1)``, doubled on the
   options of a ``Choice`` so that an algorithm is not abandoned too early;
 * 24 candidates per group, 10 random startup trials.
+
+With ``joint_subtree=True`` a decision scores each candidate with its whole branch (see
+:mod:`~automl.tpe.mixture`) instead of its own group's parameters. It is off by default:
+it helps when the best branch needs the right choices at several levels, but it locks
+onto the branch of the first good trials (see ``benchmarks/optimizer/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -37,8 +45,10 @@ from typing import Any
 import numpy as np
 
 from automl.space import Choice, Space
-from automl.tpe.acquisition import N_CANDIDATES, select
+from automl.tpe.acquisition import N_CANDIDATES, Density, select
 from automl.tpe.base import BaseSampler, sample_restricted
+from automl.tpe.history import Rows
+from automl.tpe.mixture import TreeMixture
 from automl.tpe.parzen import ParzenEstimator
 from automl.tpe.split import FAILED, OK, PENDING, STATUS_CODES, good_weights, split
 from automl.tpe.tree import Group, build_groups, decode_value, encode
@@ -47,31 +57,6 @@ __all__ = ["TPESampler", "N_STARTUP"]
 
 #: Random (or portfolio) trials before the model takes over.
 N_STARTUP = 10
-
-
-class _Rows:
-    """A growing matrix of observations with the trial id of each row."""
-
-    def __init__(self, width: int) -> None:
-        self.n = 0
-        self._ids = np.empty(16, dtype=np.int64)
-        self._values = np.empty((16, width))
-
-    def append(self, trial_id: int, row: np.ndarray) -> None:
-        if self.n == len(self._ids):
-            self._ids = np.concatenate([self._ids, np.empty_like(self._ids)])
-            self._values = np.concatenate([self._values, np.empty_like(self._values)])
-        self._ids[self.n] = trial_id
-        self._values[self.n] = row
-        self.n += 1
-
-    @property
-    def ids(self) -> np.ndarray:
-        return self._ids[:self.n]
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._values[:self.n]
 
 
 class TPESampler(BaseSampler):
@@ -91,6 +76,11 @@ class TPESampler(BaseSampler):
         Candidates drawn from l(x) at each group.
     prior_weight : float, default=1.0
         Weight of the prior component of each mixture, relative to one observation.
+    joint_subtree : bool, default=False
+        Score the candidates of a group with the density of the whole branch they
+        activate (:class:`~automl.tpe.mixture.TreeMixture`), not only of the group's own
+        parameters. Experimental: better on deeply nested problems, much worse when the
+        first good branch is a trap.
 
     Examples
     --------
@@ -107,7 +97,8 @@ class TPESampler(BaseSampler):
 
     def __init__(self, space: Space, *, seed: int | None = None, n_startup: int = N_STARTUP,
                  startup_configs: Sequence[Mapping[str, Any]] | None = None,
-                 n_candidates: int = N_CANDIDATES, prior_weight: float = 1.0) -> None:
+                 n_candidates: int = N_CANDIDATES, prior_weight: float = 1.0,
+                 joint_subtree: bool = False) -> None:
         super().__init__(space, seed, startup_configs)
         for label, value, least in (("n_startup", n_startup, 0), ("n_candidates", n_candidates, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
@@ -117,11 +108,13 @@ class TPESampler(BaseSampler):
             raise ValueError(f"prior_weight must be a positive number; got {prior_weight!r}.")
         self.n_startup, self.n_candidates = n_startup, n_candidates
         self.prior_weight = float(prior_weight)
+        self.joint_subtree = bool(joint_subtree)
         self._groups = build_groups(space)
-        self._rows = [_Rows(len(g.dims)) for g in self._groups]
+        self._rows = [Rows(len(g.dims)) for g in self._groups]
         self._losses = np.empty(64)
         self._codes = np.empty(64, dtype=np.int8)
-        self._n_trials = 0
+        self._n_trials = 0  # trial ids handed out
+        self._n_live = 0  # trials recorded and not discarded
         self._pending: dict[tuple, list[int]] = {}
         root = self._groups[0]
         key = space.algorithm_key
@@ -129,9 +122,13 @@ class TPESampler(BaseSampler):
             space.params[key], Choice) else None
 
     # -- history ------------------------------------------------------------------------
-    def _record(self, config: dict[str, Any], loss: float, status: str) -> None:
+    def _encode(self, config: Mapping[str, Any]) -> tuple[list[tuple[Group, np.ndarray]], tuple]:
+        """The rows of the groups a configuration visits, and a hashable key of them."""
         rows = [(group, row) for group, row in encode(self._groups[0], config) if group.dims]
-        key = tuple((group.index, *row.tolist()) for group, row in rows)
+        return rows, tuple((group.index, *row.tolist()) for group, row in rows)
+
+    def _record(self, config: dict[str, Any], loss: float, status: str) -> None:
+        rows, key = self._encode(config)
         code = PENDING if status == "pending" else STATUS_CODES[status]
         if code == OK and not math.isfinite(loss):
             code = FAILED
@@ -146,6 +143,17 @@ class TPESampler(BaseSampler):
         for group, row in rows:
             self._rows[group.index].append(trial, row)
 
+    def _discard(self, config: dict[str, Any]) -> bool:
+        rows, key = self._encode(config)
+        waiting = self._pending.get(key)
+        if not waiting:
+            return False
+        trial = waiting.pop(0)
+        for group, _ in rows:
+            self._rows[group.index].remove(trial)
+        self._n_live -= 1
+        return True
+
     def _new_trial(self, loss: float, code: int) -> int:
         if self._n_trials == len(self._losses):
             self._losses = np.concatenate([self._losses, np.empty_like(self._losses)])
@@ -153,11 +161,12 @@ class TPESampler(BaseSampler):
         trial = self._n_trials
         self._losses[trial], self._codes[trial] = loss, code
         self._n_trials += 1
+        self._n_live += 1
         return trial
 
     # -- proposing ----------------------------------------------------------------------
     def _propose(self, rng: np.random.Generator, allowed: frozenset[str] | None) -> dict[str, Any]:
-        if self._n_trials < self.n_startup:
+        if self._n_live < self.n_startup:
             return sample_restricted(self.space, rng, allowed, self._restricted)
         masks = {}
         if allowed is not None and self._algorithm_column is not None:
@@ -181,8 +190,12 @@ class TPESampler(BaseSampler):
         rows = self._rows[group.index]
         losses = self._losses[rows.ids]
         good, bad = split(losses, self._codes[rows.ids])
-        values = rows.values
-        below = ParzenEstimator(values[good], group.dims, self.prior_weight,
-                                good_weights(losses, good, bad))
-        above = ParzenEstimator(values[bad], group.dims, self.prior_weight)
+        weights = good_weights(losses, good, bad)
+        if self.joint_subtree:
+            below: Density = TreeMixture(group, self._rows, rows.ids[good], self.prior_weight,
+                                         weights)
+            above: Density = TreeMixture(group, self._rows, rows.ids[bad], self.prior_weight)
+        else:
+            below = ParzenEstimator(rows.values[good], group.dims, self.prior_weight, weights)
+            above = ParzenEstimator(rows.values[bad], group.dims, self.prior_weight)
         return select(below, above, rng, self.n_candidates, masks)

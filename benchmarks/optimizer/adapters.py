@@ -16,15 +16,15 @@ import numpy as np
 from automl.space import Categorical, Choice, Constant, Float, Int, Space
 from automl.tpe import RandomSampler, TPESampler
 
-OPTIMIZERS = ("ours", "random", "optuna", "optuna_mv", "hyperopt")
+OPTIMIZERS = ("ours", "ours_joint", "random", "optuna", "optuna_mv", "hyperopt")
 
 
 class Ours:
-    """Our TPESampler (or RandomSampler with ``random=True``)."""
+    """Our TPESampler (or RandomSampler with ``random=True``); keywords go to TPESampler."""
 
-    def __init__(self, space: Space, seed: int, random: bool = False) -> None:
-        cls = RandomSampler if random else TPESampler
-        self.sampler = cls(space, seed=seed)
+    def __init__(self, space: Space, seed: int, random: bool = False, **kwargs: Any) -> None:
+        self.sampler = RandomSampler(space, seed=seed) if random else TPESampler(
+            space, seed=seed, **kwargs)
 
     def ask(self) -> dict[str, Any]:
         return self.sampler.suggest()
@@ -189,6 +189,8 @@ def make(name: str, space: Space, seed: int) -> Any:
     """An adapter by name (one of :data:`OPTIMIZERS`)."""
     if name == "ours":
         return Ours(space, seed)
+    if name == "ours_joint":
+        return Ours(space, seed, joint_subtree=True)
     if name == "random":
         return Ours(space, seed, random=True)
     if name in ("optuna", "optuna_mv"):

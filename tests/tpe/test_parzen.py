@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from automl.tpe.parzen import Dim, ParzenEstimator, bandwidth, categorical_smoothing
+from automl.tpe.parzen import Dim, ParzenEstimator, bandwidths, categorical_smoothing
 
 
 def test_mixture_parameters_on_a_tiny_input():
@@ -13,8 +13,8 @@ def test_mixture_parameters_on_a_tiny_input():
     pe = ParzenEstimator(np.array([[2.0, 3.0, 1.0], [8.0, 1.0, 2.0]]), dims, prior_weight=2.0)
     np.testing.assert_allclose(pe.weights, [0.25, 0.25, 0.5])
     np.testing.assert_allclose(pe.mus, [[2.0, 3.0], [8.0, 1.0], [5.0, 2.5]])
-    sigma_x = max(0.2 * 10.0 * 2 ** (-1 / 7), 10.0 / 3)  # the magic-clip floor wins
-    sigma_k = max(0.2 * 4.0 * 2 ** (-1 / 7), 4.0 / 3)
+    sigma_x = 8.0 - 2.0  # the gap between the two observations
+    sigma_k = 3.0 - 1.0
     np.testing.assert_allclose(pe.sigmas, [[sigma_x, sigma_k], [sigma_x, sigma_k], [10.0, 4.0]])
     beta = 1 / math.sqrt(3)
     np.testing.assert_allclose(pe.probs[0], [[beta / 3, 1 - beta + beta / 3, beta / 3],
@@ -30,11 +30,21 @@ def test_log_scale_dims_hold_logs_and_integer_cells_cover_the_range():
     assert lo[0] == pytest.approx(k.low) and hi[1] == pytest.approx(k.high)
 
 
-def test_bandwidth_rule():
-    assert bandwidth(1000, 3, 1.0) == pytest.approx(max(0.2 * 1000 ** (-1 / 7), 0.01))
-    assert bandwidth(0, 1, 2.0) == 2.0
-    widths = [bandwidth(n, 4, 1.0) for n in (1, 10, 100, 1000)]
-    assert widths == sorted(widths, reverse=True)
+def test_bandwidths_follow_the_neighbours_column_by_column():
+    low, high = np.array([0.0, 0.0]), np.array([1.0, 10.0])
+    obs = np.array([[0.5, 9.0], [0.1, 1.0], [0.3, 5.0], [0.31, 6.0]])
+    sigmas = bandwidths(obs, low, high)
+    floor = 1.0 / 6  # magic clip: width / min(100, n + 2)
+    np.testing.assert_allclose(sigmas[:, 0], [max(0.19, floor), max(0.2, floor), 0.2, 0.19])
+    np.testing.assert_allclose(sigmas[:, 1], [3.0, 4.0, 4.0, 3.0])
+    assert bandwidths(np.array([[0.2]]), low[:1], high[:1])[0, 0] == pytest.approx(0.8)
+    tied = bandwidths(np.full((200, 1), 0.5), low[:1], high[:1])
+    np.testing.assert_allclose(tied, 0.01)  # never below width / 100
+    crowded = bandwidths(np.r_[np.linspace(0.4, 0.41, 10), [0.9]][:, None], low[:1], high[:1])
+    assert crowded[:9].max() < 0.1 < min(crowded[9, 0], crowded[10, 0])  # 0.41 borders the gap
+
+
+def test_categorical_smoothing_shrinks_with_observations():
     assert categorical_smoothing(0, 5) == 1.0 and categorical_smoothing(99, 5) == pytest.approx(0.1)
 
 
@@ -78,7 +88,8 @@ def test_allowed_conditions_the_mixture():
 
 
 def test_observation_weights_enter_the_mixture_beside_the_prior():
-    pe = ParzenEstimator(np.array([[0.1], [0.9]]), [Dim.continuous(0.0, 1.0)], weights=np.array([3.0, 1.0]))
-    np.testing.assert_allclose(pe.weights, [0.6, 0.2, 0.2])
-    x = pe.sample(np.random.default_rng(5), 4000)[:, 0]
-    assert np.mean(x < 0.5) > 0.57  # equal weights would give about 0.48
+    obs, dims = np.array([[0.1], [0.15], [0.85], [0.9]]), [Dim.continuous(0.0, 1.0)]
+    pe = ParzenEstimator(obs, dims, weights=np.array([3.0, 3.0, 1.0, 1.0]))
+    np.testing.assert_allclose(pe.weights, [1 / 3, 1 / 3, 1 / 9, 1 / 9, 1 / 9])
+    left = lambda est: np.mean(est.sample(np.random.default_rng(5), 4000)[:, 0] < 0.5)  # noqa: E731
+    assert left(pe) > left(ParzenEstimator(obs, dims)) + 0.1

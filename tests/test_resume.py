@@ -192,24 +192,31 @@ def _attempt(storage: str, n_trials: int, workers: bool, kill: dict) -> dict:
             code = 3
         os._exit(code)
     children: list[int] = []
+    status = None
     if kill["where"] == "time":  # a random moment after this child's first journal event
         n_events, end = len(events(Path(storage))), None
-        while os.waitpid(pid, os.WNOHANG) == (0, 0) and (end is None or time.monotonic() < end):
+        while status is None and (end is None or time.monotonic() < end):
             if end is None and len(events(Path(storage))) > n_events:
                 end = time.monotonic() + kill["delay"]
             children = _descendants(pid) or children
             time.sleep(0.01)
-        children = _descendants(pid) or children
-        try:
+            status = _exit_status(pid)
+        if status is None:
+            children = _descendants(pid) or children
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    _, status = os.waitpid(pid, 0)
+    if status is None:
+        status = os.waitpid(pid, 0)[1]
     raw = (Path(storage) / EVENTS).read_bytes() if (Path(storage) / EVENTS).exists() else b""
     return {"kill": kill, "killed": os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9,
             "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "torn": bool(raw) and not raw.endswith(b"\n"), "before": before,
             "after": finished(Path(storage)), "orphans": _alive(children, 10.0)}
+
+
+def _exit_status(pid: int) -> int | None:
+    """The wait status of child ``pid`` if it has ended (it is then reaped), else None."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return status if done else None
 
 
 def _kill_plan(seed: int, n_time: int, max_delay: float) -> list[dict]:
@@ -252,13 +259,14 @@ def _kill_after(storage: str, n_trials: int, workers: bool, n_finished: int) -> 
             _fit_in_child(storage, n_trials, workers, None, None)
         finally:
             os._exit(0)
-    while os.waitpid(pid, os.WNOHANG) == (0, 0) and len(finished(Path(storage))) < n_finished:
+    status = _exit_status(pid)
+    while status is None and len(finished(Path(storage))) < n_finished:
         time.sleep(0.01)
-    try:
+        status = _exit_status(pid)
+    if status is None:
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    return os.WIFSIGNALED(os.waitpid(pid, 0)[1])
+        status = os.waitpid(pid, 0)[1]
+    return os.WIFSIGNALED(status)
 
 
 def _drive_replay(args: dict) -> dict:
@@ -317,7 +325,11 @@ def test_sigkill_at_random_points_keeps_every_trial_and_reaches_the_target(tmp_p
                                   "seed": 11, "n_time": 8, "max_delay": 2.0}, timeout=240)
     check_kills(report, 20)
     lines = [e for e in events(storage) if e["event"] == "finished"]
-    assert len(lines) == len({e["trial_id"] for e in lines}) == 20  # no record duplicated
+    assert len(lines) == len({e["trial_id"] for e in lines})  # no record duplicated
+    crashed = [t[0] for t in report["result"]["trials"] if t[2] == "crashed"]
+    assert sorted([e["trial_id"] for e in lines] + crashed) == list(range(20))
+    starts = [e["trial_id"] for e in events(storage) if e["event"] == "started"]
+    assert max(starts.count(i) for i in range(20)) <= 2  # a trial is retried at most once
     assert not list(storage.rglob("*.tmp"))  # half-written arrays were cleared on resume
 
 

@@ -80,9 +80,7 @@ def _interruptible_search(trial_data: TrialData, sampler: Any, settings: SearchS
     from automl.journal import JournalCallback, JournalState
 
     finished = _Finished()
-    callbacks: list[SearchCallback] = [finished]
-    if journal is not None:
-        callbacks.insert(0, JournalCallback(journal, space=trial_data.space))
+    callbacks = [finished if journal is None else JournalCallback(journal, trial_data.space)]
     try:
         return run_search(trial_data, sampler, settings, pool_factory=_pool_factory(),
                           callbacks=callbacks, resume=resume, load_oof=load_oof)

@@ -58,10 +58,14 @@ def normal_tail(x: np.ndarray) -> np.ndarray:
     """
     z = np.asarray(x, dtype=float) * _INV_SQRT2
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = _ERFC_COEFS[0]
-    for coef in _ERFC_COEFS[1:]:
-        poly = poly * t + coef
-    return 0.5 * t * np.exp(poly - z * z)
+    poly = np.full_like(t, _ERFC_COEFS[0])
+    for coef in _ERFC_COEFS[1:]:  # Horner's rule, in place
+        poly *= t
+        poly += coef
+    poly -= z * z
+    np.exp(poly, out=poly)
+    poly *= 0.5 * t
+    return poly
 
 
 def normal_mass(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -145,7 +145,8 @@ def bandwidths(mus: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray
     if n == 0:
         return np.empty_like(mus)
     order = np.argsort(mus, axis=0, kind="stable")
-    ranked = np.take_along_axis(mus, order, axis=0)
+    columns = np.arange(mus.shape[1])
+    ranked = mus[order, columns]
     gaps = np.diff(np.concatenate([low[None, :], ranked, high[None, :]], axis=0), axis=0)
     widths = np.maximum(gaps[:-1], gaps[1:])
     if n >= 2:
@@ -153,7 +154,7 @@ def bandwidths(mus: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray
     span = high - low
     widths = np.clip(widths, span / min(100, n + 2), span)
     out = np.empty_like(widths)
-    np.put_along_axis(out, order, widths, axis=0)
+    out[order, columns] = widths
     return out
 
 
@@ -294,7 +295,26 @@ class ParzenEstimator:
             base -= np.log(normal_mass((self._low - self.mus) * self._inv_sigma,
                                        (self._high - self.mus) * self._inv_sigma)).sum(axis=1)
             base -= (np.log(self.sigmas[:, self._cont]) + _LOG_SQRT_2PI).sum(axis=1)
-        self._base = base
+        self._base = base + self._prepare_categorical()
+
+    def _prepare_categorical(self) -> np.ndarray:
+        """Per-component sum of the categorical "miss" log-probabilities; keep the "hit" bonus.
+
+        An Aitchison-Aitken kernel gives one log-probability to its own category and
+        another to all the rest, so the categorical part of a log-kernel is a constant per
+        component plus a bonus for every column where the point matches the component.
+        """
+        n_cat = len(self.categorical)
+        self._cat_bonus = np.zeros(n_cat)
+        miss = np.zeros((len(self.weights), n_cat))
+        for i in range(n_cat):
+            k = int(self._n_choices[i])
+            if k > 1:  # a one-category column carries no information (and 0 - 0 bonus)
+                (hit,), (other,) = categorical_logpmf(np.arange(2), np.zeros(1), k, self._beta[i])
+                self._cat_bonus[i] = hit - other
+                miss[:, i] = other
+            miss[self._observed[:, i] < 0, i] = -math.log(k)  # the prior: uniform
+        return miss.sum(axis=1)
 
     def allowed_mass(self, allowed: Mapping[int, np.ndarray] | None) -> np.ndarray:
         """Probability that each component draws categories permitted by ``allowed``.
@@ -349,9 +369,9 @@ class ParzenEstimator:
             joint -= 0.5 * np.einsum("cmd,cmd->cm", u, u)
         if self._disc.size:
             joint += self._discrete_log_mass(numeric).sum(axis=2)
-        for i, j in enumerate(self.categorical):
-            joint += categorical_logpmf(points[:, j], self._observed[:, i], int(self._n_choices[i]),
-                                        self._beta[i])
+        if self.categorical:
+            same = points[:, None, self.categorical] == self._observed[None, :, :]
+            joint += same @ self._cat_bonus
         return joint
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:

@@ -75,19 +75,28 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).with_name("quality.json")))
     parser.add_argument("--reuse", action="store_true",
                         help="keep traces already in --out for optimizers not re-run")
+    parser.add_argument("--merge", nargs="*", default=[],
+                        help="also keep the traces stored in these files (runs made apart)")
+    parser.add_argument("--tag", default="",
+                        help="suffix of the stored names, e.g. '@229bcef' for an older checkout")
     args = parser.parse_args()
     out = Path(args.out)
     traces = json.loads(out.read_text()) if args.reuse and out.exists() else {}
+    for path in args.merge:
+        for problem, by_opt in json.loads(Path(path).read_text()).items():
+            traces.setdefault(problem, {}).update(by_opt)
     jobs = [(p, o, s, args.evals) for p in args.problems for o in args.optimizers
             for s in range(args.seeds)]
     with ProcessPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(run_one, *zip(*jobs)))
+        results = list(pool.map(run_one, *zip(*jobs))) if jobs else []
     for p in args.problems:
         for o in args.optimizers:
-            traces.setdefault(p, {})[o] = [v for (pp, oo, _, _), v in zip(jobs, results)
+            traces.setdefault(p, {})[o + args.tag] = [v for (pp, oo, _, _), v in zip(jobs, results)
                                            if (pp, oo) == (p, o)]
     out.write_text(json.dumps(traces))
-    print(table({p: {o: traces[p][o] for o in OPTIMIZERS if o in traces[p]} for p in traces}))
+    rank = {o: i for i, o in enumerate(OPTIMIZERS)}
+    print(table({p: dict(sorted(traces[p].items(), key=lambda kv: (rank.get(kv[0].split("@")[0], 99),
+                                                               kv[0]))) for p in traces}))
 
 
 if __name__ == "__main__":

@@ -189,3 +189,51 @@ def test_random_sampler_is_reproducible_and_restricted(nested_space):
 def test_bad_settings_are_refused_with_a_clear_message(nested_space, kwargs, match):
     with pytest.raises(ValueError, match=match):
         TPESampler(nested_space, **kwargs)
+
+
+@pytest.mark.parametrize("cls", [TPESampler, RandomSampler])
+def test_discard_forgets_one_pending_entry_only(nested_space, cls):
+    sampler = cls(nested_space, seed=0)
+    config = sampler.suggest()
+    assert sampler.discard(config) is True
+    assert sampler.discard(config) is False  # nothing pending any more
+    again = sampler.suggest()
+    sampler.observe(again, 0.5)
+    assert sampler.discard(again) is False  # observed, not pending
+    with pytest.raises(InvalidConfigurationError):
+        sampler.discard({"model": {"svc": {}}})
+
+
+def test_discarded_suggestions_leave_no_constant_liar():
+    space = _one_d()
+    history = [({"x": float(x)}, (x - 0.5) ** 2) for x in np.random.default_rng(0).uniform(size=30)]
+    replayed, fresh = TPESampler(space, seed=3), TPESampler(space, seed=3)
+    for sampler in (replayed, fresh):
+        for config, loss in history:
+            sampler.observe(config, loss)
+    stale = [replayed.suggest() for _ in range(6)]
+    assert all(replayed.discard(config) for config in stale)
+    fresh._n_suggested = replayed._n_suggested  # same draw counter, nothing ever pending
+    after = [replayed.suggest() for _ in range(4)]
+    assert after == [fresh.suggest() for _ in range(4)]
+    kept = TPESampler(space, seed=3)
+    for config, loss in history:
+        kept.observe(config, loss)
+    assert [kept.suggest() for _ in range(6)] == stale
+    assert kept.suggest() != after[0]  # same draw, but six liars still pending
+
+
+def test_joint_subtree_scoring_gives_valid_reproducible_suggestions(nested_space):
+    def run(seed):
+        sampler, out = TPESampler(nested_space, seed=seed, n_startup=4, joint_subtree=True), []
+        for i in range(40):
+            config = sampler.suggest(allowed=["knn", "tree"] if i % 4 == 0 else None)
+            nested_space.validate(config)
+            _assert_plain(config)
+            if i % 4 == 0:
+                assert nested_space.choice(config) in ("knn", "tree")
+            out.append(config)
+            sampler.observe(config, _loss(nested_space, config))
+        return out
+
+    assert run(2) == run(2)

@@ -78,8 +78,8 @@ def normal_mass(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     >>> bool(normal_mass(np.array(8.0), np.array(9.0)) > 0)
     True
     """
-    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
-    t_lo, t_hi = normal_tail(np.abs(lo)), normal_tail(np.abs(hi))
+    lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
+    t_lo, t_hi = normal_tail(np.abs(np.stack([lo, hi])))
     inner = np.where(hi <= 0.0, t_hi - t_lo, 1.0 - t_lo - t_hi)
     return np.maximum(np.where(lo >= 0.0, t_lo - t_hi, inner), _TINY)
 

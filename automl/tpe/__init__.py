@@ -1,13 +1,15 @@
 """The optimizer: a tree-structured Parzen estimator (TPE) and random search, pure numpy.
 
-Both samplers share one ask/tell interface: ``suggest(allowed=None) -> config`` and
-``observe(config, loss, status="ok")``.
+Both samplers share one ask/tell interface: ``suggest(allowed=None) -> config``,
+``observe(config, loss, status="ok")`` and ``discard(config) -> bool`` (forget a pending
+suggestion that will not be evaluated).
 
 Modules: :mod:`~automl.tpe.kernels` (one-dimensional kernels),
 :mod:`~automl.tpe.parzen` (observations -> mixtures), :mod:`~automl.tpe.split` (good/bad
 split), :mod:`~automl.tpe.acquisition` (l/g over candidates), :mod:`~automl.tpe.tree`
-(the space as groups of parameters active together), :mod:`~automl.tpe.sampler` and
-:mod:`~automl.tpe.random_sampler`.
+(the space as groups of parameters active together), :mod:`~automl.tpe.mixture`
+(mixtures over a whole subtree), :mod:`~automl.tpe.history` (observed rows per group),
+:mod:`~automl.tpe.sampler` and :mod:`~automl.tpe.random_sampler`.
 
 Examples
 --------

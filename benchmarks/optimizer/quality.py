@@ -65,6 +65,13 @@ def table(traces: dict[str, dict[str, list[list[float]]]]) -> str:
     return "\n".join(lines)
 
 
+def _order(item: tuple[str, list]) -> tuple[int, str]:
+    """Table order: as in OPTIMIZERS, a tagged run ("ours@229bcef") beside its optimizer."""
+    name = item[0]
+    base = name.split("@")[0]
+    return (OPTIMIZERS.index(base) if base in OPTIMIZERS else len(OPTIMIZERS), name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
@@ -94,9 +101,7 @@ def main() -> None:
             traces.setdefault(p, {})[o + args.tag] = [v for (pp, oo, _, _), v in zip(jobs, results)
                                            if (pp, oo) == (p, o)]
     out.write_text(json.dumps(traces))
-    rank = {o: i for i, o in enumerate(OPTIMIZERS)}
-    print(table({p: dict(sorted(traces[p].items(), key=lambda kv: (rank.get(kv[0].split("@")[0], 99),
-                                                               kv[0]))) for p in traces}))
+    print(table({p: dict(sorted(traces[p].items(), key=_order)) for p in traces}))
 
 
 if __name__ == "__main__":

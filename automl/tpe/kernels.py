@@ -36,6 +36,7 @@ __all__ = [
     "truncnorm_sample",
     "discrete_logpmf",
     "categorical_probs",
+    "categorical_log_hit_miss",
     "categorical_logpmf",
     "categorical_mass",
     "categorical_sample",
@@ -167,6 +168,18 @@ def categorical_probs(observed: np.ndarray, n_choices: int, smoothing: float) ->
     return probs
 
 
+def categorical_log_hit_miss(n_choices: int, smoothing: float) -> tuple[float, float]:
+    """Log-probability an Aitchison-Aitken kernel gives its own category, and any other.
+
+    Examples
+    --------
+    >>> [round(math.exp(v), 3) for v in categorical_log_hit_miss(4, 0.2)]
+    [0.85, 0.05]
+    """
+    spread = smoothing / n_choices
+    return math.log(spread + 1.0 - smoothing), math.log(spread)
+
+
 def categorical_logpmf(x: np.ndarray, observed: np.ndarray, n_choices: int,
                        smoothing: float) -> np.ndarray:
     """``log k(x[i] | observed[j])`` of the kernels of :func:`categorical_probs`.
@@ -179,8 +192,7 @@ def categorical_logpmf(x: np.ndarray, observed: np.ndarray, n_choices: int,
     array([[0.75, 0.5 ],
            [0.25, 0.5 ]])
     """
-    spread = smoothing / n_choices
-    hit, miss = math.log(spread + 1.0 - smoothing), math.log(spread)
+    hit, miss = categorical_log_hit_miss(n_choices, smoothing)
     observed = np.asarray(observed)
     out = np.where(np.asarray(x)[:, None] == observed, hit, miss)
     out[:, observed < 0] = -math.log(n_choices)

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from automl.tpe.kernels import (categorical_logpmf, categorical_mass, categorical_probs,
+from automl.tpe.kernels import (categorical_log_hit_miss, categorical_mass, categorical_probs,
                                 categorical_sample, normal_mass, truncnorm_sample)
 
 __all__ = ["Dim", "ParzenEstimator", "bandwidths", "categorical_smoothing", "logsumexp", "pick"]
@@ -304,16 +304,13 @@ class ParzenEstimator:
         another to all the rest, so the categorical part of a log-kernel is a constant per
         component plus a bonus for every column where the point matches the component.
         """
-        n_cat = len(self.categorical)
-        self._cat_bonus = np.zeros(n_cat)
-        miss = np.zeros((len(self.weights), n_cat))
-        for i in range(n_cat):
-            k = int(self._n_choices[i])
-            if k > 1:  # a one-category column carries no information (and 0 - 0 bonus)
-                (hit,), (other,) = categorical_logpmf(np.arange(2), np.zeros(1), k, self._beta[i])
-                self._cat_bonus[i] = hit - other
-                miss[:, i] = other
-            miss[self._observed[:, i] < 0, i] = -math.log(k)  # the prior: uniform
+        pairs = [categorical_log_hit_miss(int(k), b) for k, b in zip(self._n_choices, self._beta)]
+        hit = np.array([p[0] for p in pairs])
+        miss = np.tile(np.array([p[1] for p in pairs]), (len(self.weights), 1))
+        self._cat_bonus = hit - miss[0] if pairs else hit
+        prior = self._observed < 0  # the prior's kernels are uniform
+        uniform = np.array([-math.log(k) for k in self._n_choices])
+        miss[prior] = np.broadcast_to(uniform, miss.shape)[prior]
         return miss.sum(axis=1)
 
     def allowed_mass(self, allowed: Mapping[int, np.ndarray] | None) -> np.ndarray:

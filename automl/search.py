@@ -515,20 +515,28 @@ def _ensemble_loss(metric: Any) -> Any:
     return loss
 
 
-def _plan_ensemble(state: _State, data: TrialData) -> list[tuple[dict, float]]:
-    """Members (record, weight) of an ensemble that beats the best single trial, or []."""
+def _plan_ensemble(state: _State, data: TrialData, pool: Any) -> list[tuple[dict, float]]:
+    """Members (record, weight) of an ensemble that beats the best single trial, or [].
+
+    The selection runs in a worker, limited to the time left: on many rows it takes
+    seconds, and the budget is a promise.
+    """
     from automl.ensemble import choose_ensemble, select_candidates
 
     if state.settings.ensemble_size < 2 or len(state.oof) < 2:
         return []
     ids = select_candidates(state.trials, state.settings.ensemble_size, state.oof)
-    if len(ids) < 2:
+    left = state.budget.left()
+    if len(ids) < 2 or left < _MIN_TRIAL:
         return []
-    choice = choose_ensemble([state.oof[i] for i in ids], data.y, _ensemble_loss(data.metric),
-                             sample_weight=data.sample_weight,
-                             random_state=state.settings.run_seed % 2**31)
-    if not choice.use_ensemble:
+    task = pool.submit(choose_ensemble, [state.oof[i] for i in ids], data.y,
+                       _ensemble_loss(data.metric), sample_weight=data.sample_weight,
+                       random_state=state.settings.run_seed % 2**31,
+                       time_limit=None if not math.isfinite(left) else left)
+    done = _wait_for(pool, state, task)
+    if done.status != "ok" or not done.value.use_ensemble:
         return []
+    choice = done.value
     by_id = {t["trial_id"]: t for t in state.trials}
     members = [(by_id[i], float(w)) for i, w in zip(ids, choice.weights) if w > 0]
     return members if len(members) > 1 else []
@@ -539,7 +547,7 @@ def _refit_ensemble(state: _State, data: TrialData, pool: Any, shared: SharedTri
     """Refit the ensemble's other members in parallel; (None, []) if any cannot finish."""
     from automl.ensemble import WeightedEnsembleClassifier, WeightedEnsembleRegressor
 
-    members = _plan_ensemble(state, data)
+    members = _plan_ensemble(state, data, pool)
     if not members:
         return None, []
     fitted = {chosen["trial_id"]: pipeline}

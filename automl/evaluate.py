@@ -24,6 +24,7 @@ import pickle
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -275,15 +276,19 @@ def evaluate_config(data_path: str, config: dict, *, seed: int, n_threads: int =
     >>> result = evaluate_config(shared.path, config, seed=7)   # doctest: +SKIP
     >>> result.loss, result.fold_scores                          # doctest: +SKIP
     """
-    return cross_validate(load_trial_data(data_path), config, seed=seed, n_threads=n_threads,
-                          should_stop=should_stop, deadline=deadline)
+    with warnings.catch_warnings():   # a trial's warnings would spam the user's terminal
+        warnings.simplefilter("ignore")
+        return cross_validate(load_trial_data(data_path), config, seed=seed,
+                              n_threads=n_threads, should_stop=should_stop, deadline=deadline)
 
 
 def fit_final(data_path: str, config: dict, *, seed: int, n_threads: int = 1) -> Pipeline:
     """Worker entry point: fit ``config``'s pipeline on all the training rows."""
     data = load_trial_data(data_path)
     pipeline = build_pipeline(config, data.space, data.columns, data.task, seed, n_threads)
-    return pipeline.fit(data.X, data.y, **_fit_kwargs(pipeline, data.sample_weight))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pipeline.fit(data.X, data.y, **_fit_kwargs(pipeline, data.sample_weight))
 
 
 def fold_sizes(folds: Sequence[Fold]) -> tuple[float, float]:

@@ -379,12 +379,17 @@ def _restore(state: _State, sampler: Any, resume: Any, load_oof: Callable[[int],
     stays pending in the sampler until its retry is told, as it was in the original run.
     A suggestion that differs from the trial it replays (the run was parallel, or the
     sampler changed) is discarded (``sampler.discard``; told "crashed" to a sampler
-    without it), and the journal's trial is told instead.
+    without it), and the journal's trial is told instead. Only the out-of-fold
+    predictions the search would keep (the ``keep_oof`` best) are loaded.
     """
     if resume is None:
         return
     by_id = {record["trial_id"]: record for record in resume.records}
     retried = {pending.trial_id: pending.config for pending in resume.retry}
+    ranked = sorted((r for r in resume.records if r["status"] == "ok"),
+                    key=lambda r: (r["loss"], r["trial_id"]))
+    kept = ranked[:state.settings.keep_oof] if load_oof is not None else []
+    wanted = {record["trial_id"] for record in kept}
     discard = getattr(sampler, "discard", None)
     for trial_id in range(resume.next_trial_id):
         suggested = sampler.suggest()
@@ -397,8 +402,7 @@ def _restore(state: _State, sampler: Any, resume: Any, load_oof: Callable[[int],
                 sampler.observe(suggested, math.nan, "crashed")
         if record is None:
             continue
-        oof = load_oof(trial_id) if load_oof is not None and record["status"] == "ok" else None
-        _remember(state, sampler, record, oof)
+        _remember(state, sampler, record, load_oof(trial_id) if trial_id in wanted else None)
     state.n_submitted = resume.next_trial_id
     state.retry = list(resume.retry)
 

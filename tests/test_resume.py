@@ -189,14 +189,16 @@ def _attempt(storage: str, n_trials: int, workers: bool, kill: dict) -> dict:
             self_kill = (kill["where"], kill["nth"]) if kill["where"] != "time" else None
             _fit_in_child(storage, n_trials, workers, self_kill, None)
         except BaseException:  # noqa: BLE001 - reported through the exit code
+            import traceback
+            traceback.print_exc()
             code = 3
         os._exit(code)
     children: list[int] = []
     status = None
-    if kill["where"] == "time":  # a random moment after this child's first journal event
-        n_events, end = len(events(Path(storage))), None
+    if kill["where"] == "time":  # a random moment after the child's first few journal events
+        n_events, end = len(events(Path(storage))) + kill["after"], None
         while status is None and (end is None or time.monotonic() < end):
-            if end is None and len(events(Path(storage))) > n_events:
+            if end is None and len(events(Path(storage))) >= n_events:
                 end = time.monotonic() + kill["delay"]
             children = _descendants(pid) or children
             time.sleep(0.01)
@@ -223,7 +225,8 @@ def _kill_plan(seed: int, n_time: int, max_delay: float) -> list[dict]:
     rng = random.Random(seed)
     plan = [{"where": "line", "nth": n} for n in (2, 3, 6)]  # mid "started" / "finished" lines
     plan += [{"where": "array", "nth": n} for n in (1, 3)]
-    plan += [{"where": "time", "delay": rng.uniform(0.0, max_delay)} for _ in range(n_time)]
+    plan += [{"where": "time", "after": rng.randint(1, 3), "delay": rng.uniform(0.0, max_delay)}
+             for _ in range(n_time)]
     rng.shuffle(plan)
     return plan
 
@@ -321,24 +324,24 @@ def check_kills(report: dict, n_trials: int) -> None:
 
 def test_sigkill_at_random_points_keeps_every_trial_and_reaches_the_target(tmp_path):
     storage = tmp_path / "run"
-    report = run_driver("kills", {"storage": str(storage), "n_trials": 20, "workers": False,
-                                  "seed": 11, "n_time": 8, "max_delay": 2.0}, timeout=240)
-    check_kills(report, 20)
+    report = run_driver("kills", {"storage": str(storage), "n_trials": 40, "workers": False,
+                                  "seed": 11, "n_time": 8, "max_delay": 0.2}, timeout=300)
+    check_kills(report, 40)
     lines = [e for e in events(storage) if e["event"] == "finished"]
     assert len(lines) == len({e["trial_id"] for e in lines})  # no record duplicated
     crashed = [t[0] for t in report["result"]["trials"] if t[2] == "crashed"]
-    assert sorted([e["trial_id"] for e in lines] + crashed) == list(range(20))
+    assert sorted([e["trial_id"] for e in lines] + crashed) == list(range(40))
     starts = [e["trial_id"] for e in events(storage) if e["event"] == "started"]
-    assert max(starts.count(i) for i in range(20)) <= 2  # a trial is retried at most once
+    assert max(starts.count(i) for i in range(40)) <= 2  # a trial is retried at most once
     assert not list(storage.rglob("*.tmp"))  # half-written arrays were cleared on resume
 
 
 @pytest.mark.slow
 def test_sigkill_with_worker_processes_leaves_no_orphans(tmp_path):
     storage = tmp_path / "run"
-    report = run_driver("kills", {"storage": str(storage), "n_trials": 12, "workers": True,
-                                  "seed": 5, "n_time": 6, "max_delay": 6.0}, timeout=900)
-    check_kills(report, 12)
+    report = run_driver("kills", {"storage": str(storage), "n_trials": 40, "workers": True,
+                                  "seed": 5, "n_time": 6, "max_delay": 0.5}, timeout=900)
+    check_kills(report, 40)
 
 
 # ---------------------------------------------------------------------------------------

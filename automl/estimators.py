@@ -62,8 +62,9 @@ class _NoNewTrials:
     def observe(self, config: Any, loss: float, status: str = "ok") -> None:
         """Nothing to learn: no trial follows."""
 
-    def discard(self, config: Any) -> None:
-        """Nothing is pending."""
+    def discard(self, config: Any) -> bool:
+        """Nothing is pending: nothing to forget."""
+        return False
 
 
 def _interruptible_search(trial_data: TrialData, sampler: Any, settings: SearchSettings, *,

@@ -108,7 +108,6 @@ def test_n_trials_runs_with_one_job_are_identical(binary):
     assert [t["fold_scores"] for t in a.trials_] != [t["fold_scores"] for t in c.trials_]
 
 
-@pytest.mark.slow
 def test_time_budget_of_ten_seconds_is_kept_on_a_few_thousand_rows():
     X, y = make_classification(n_samples=3000, n_features=20, n_informative=8, random_state=0)
     clf = AutoClassifier(time_budget=10, n_jobs=2, random_state=0)

@@ -188,7 +188,6 @@ def test_only_the_best_oof_predictions_are_kept(warm_pool):
     assert set(result.oof) == {t["trial_id"] for t in best_two}
 
 
-@pytest.mark.slow
 def test_a_time_budget_is_kept_and_the_refit_is_inside_it():
     space = _space(sleeper=Component(SleepsForever, {}))
     sampler = RandomSampler(space, seed=0, startup_configs=_startup(space, ["nb", "sleeper"]))

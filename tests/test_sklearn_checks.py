@@ -100,7 +100,6 @@ def _trials_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(estimators, "_pool_factory", lambda: InProcessPool)
 
 
-@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures)
 def test_sklearn_estimator_checks(estimator, check) -> None:

@@ -158,8 +158,12 @@ class SharedTrialData:
     def __init__(self, data: TrialData) -> None:
         self._folder = tempfile.mkdtemp(prefix="automl-")
         self.path = os.path.join(self._folder, "trial_data.pkl")
-        with open(self.path, "wb") as handle:
-            load_cloudpickle().dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            with open(self.path, "wb") as handle:
+                load_cloudpickle().dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:   # Ctrl-C mid-dump must not leak the folder
+            self.close()
+            raise
 
     def close(self) -> None:
         """Delete the file and its folder."""

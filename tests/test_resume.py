@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from automl import AutoClassifier, estimators
 from automl.exceptions import IncompatibleJournalError
 from automl.journal import EVENTS, HEADER
 from automl.seeding import trial_seed
-from automl.workers import TaskResult
+from inprocess import InProcessPool
 
 ALGORITHMS = ["naive_bayes", "lda", "logreg"]
 SETTINGS = dict(time_budget=None, cv=3, include=ALGORITHMS, random_state=0, n_jobs=1)
@@ -42,49 +42,6 @@ def make_data(n_rows: int = 120) -> tuple[pd.DataFrame, np.ndarray]:
 
     X, y = make_classification(n_samples=n_rows, n_features=5, n_informative=3, random_state=0)
     return pd.DataFrame(X, columns=[f"f{i}" for i in range(5)]), y
-
-
-class InProcessPool:
-    """The WorkerPool interface, running each task in this process at submit time."""
-
-    def __init__(self, n_workers: int, threads_per_worker: int = 1,
-                 memory_limit_mb: float | None = None, *, preload: tuple = ()) -> None:
-        self.n_workers = n_workers
-        self._finished: list[TaskResult] = []
-        self._next_id = 0
-
-    def __enter__(self) -> InProcessPool:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.shutdown()
-
-    @property
-    def n_running(self) -> int:
-        return 0
-
-    @property
-    def n_free(self) -> int:
-        return self.n_workers
-
-    def submit(self, fn: Callable[..., Any], *args: Any, time_limit: float | None = None,
-               **kwargs: Any) -> int:
-        task_id, self._next_id = self._next_id, self._next_id + 1
-        start = time.perf_counter()
-        try:
-            value, status, error = fn(*args, **kwargs), "ok", None
-        except Exception as exc:  # a failing trial is a result, as in a worker
-            value, status, error = None, "error", f"{type(exc).__name__}: {exc}"
-        self._finished.append(TaskResult(task_id, status, value, error,
-                                         time.perf_counter() - start))
-        return task_id
-
-    def wait(self, timeout: float | None = None) -> list[TaskResult]:
-        finished, self._finished = self._finished, []
-        return finished
-
-    def shutdown(self) -> None:
-        self._finished = []
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ import pytest
 
 from automl import AutoClassifier, estimators
 from automl.journal import EVENTS
+from inprocess import InProcessPool
 
 ALGORITHMS = ["naive_bayes", "lda", "logreg"]
 SETTINGS = dict(time_budget=None, cv=3, include=ALGORITHMS, random_state=0, n_jobs=1)
@@ -49,39 +50,6 @@ def journal_lines(folder: Path) -> list[dict]:
 
 # ---------------------------------------------------------------------------------------
 # in this process: KeyboardInterrupt raised inside the search loop
-
-
-class InProcessPool:
-    """The WorkerPool interface, running each task in this process at submit time."""
-
-    def __init__(self, n_workers: int, threads_per_worker: int = 1,
-                 memory_limit_mb: float | None = None, *, preload: tuple = ()) -> None:
-        self.n_workers = n_workers
-        self._finished: list[Any] = []
-        self._next_id = 0
-
-    def __enter__(self) -> InProcessPool:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._finished = []
-
-    n_running = 0
-
-    @property
-    def n_free(self) -> int:
-        return self.n_workers
-
-    def submit(self, fn: Any, *args: Any, time_limit: float | None = None, **kwargs: Any) -> int:
-        from automl.workers import TaskResult
-
-        task_id, self._next_id = self._next_id, self._next_id + 1
-        self._finished.append(TaskResult(task_id, "ok", fn(*args, **kwargs), None, 0.01))
-        return task_id
-
-    def wait(self, timeout: float | None = None) -> list[Any]:
-        finished, self._finished = self._finished, []
-        return finished
 
 
 @pytest.fixture

@@ -13,9 +13,6 @@ tests/test_input_matrix.py, tests/test_search.py and tests/test_workers.py.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +20,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from automl import AutoClassifier, AutoRegressor, estimators
-from automl.workers import TaskResult
+from inprocess import InProcessPool
 
 TINY = {"n_trials": 2, "time_budget": None, "cv": 2, "random_state": 0}
 
@@ -50,49 +47,6 @@ DESIGN_FAILURES = {
 def expected_failures(estimator: object) -> dict[str, str]:
     """The checks expected to fail for ``estimator``, with their reasons."""
     return dict(DESIGN_FAILURES)
-
-
-class InProcessPool:
-    """The WorkerPool interface of docs/CONTRACTS.md, running each task at submit time."""
-
-    def __init__(self, n_workers: int, threads_per_worker: int = 1,
-                 memory_limit_mb: float | None = None, *, preload: tuple = ()) -> None:
-        self.n_workers = n_workers
-        self._finished: list[TaskResult] = []
-        self._next_id = 0
-
-    def __enter__(self) -> InProcessPool:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.shutdown()
-
-    @property
-    def n_running(self) -> int:
-        return 0
-
-    @property
-    def n_free(self) -> int:
-        return self.n_workers
-
-    def submit(self, fn: Callable[..., Any], *args: Any, time_limit: float | None = None,
-               **kwargs: Any) -> int:
-        task_id, self._next_id = self._next_id, self._next_id + 1
-        start = time.perf_counter()
-        try:
-            value, status, error = fn(*args, **kwargs), "ok", None
-        except Exception as exc:  # a failing trial is a result, as in a worker
-            value, status, error = None, "error", f"{type(exc).__name__}: {exc}"
-        self._finished.append(TaskResult(task_id, status, value, error,
-                                         time.perf_counter() - start))
-        return task_id
-
-    def wait(self, timeout: float | None = None) -> list[TaskResult]:
-        finished, self._finished = self._finished, []
-        return finished
-
-    def shutdown(self) -> None:
-        self._finished = []
 
 
 @pytest.fixture(autouse=True)

@@ -189,6 +189,8 @@ predictions for a test CSV. It needs only the libraries imported below (no autom
     python {filename} TRAIN.csv TEST.csv [OUTPUT.csv]
 """
 
+from __future__ import annotations
+
 import sys
 
 import numpy as np

@@ -165,3 +165,30 @@ def test_regressor_exports_and_reloads(tmp_path):
         warnings.simplefilter("error", VersionMismatchWarning)
         again = load(save(reg, tmp_path / "r.joblib"))
     np.testing.assert_array_equal(again.predict(X), reg.predict(X))
+
+
+def test_an_exported_ensemble_runs_without_automl(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.pipeline import make_pipeline
+
+    from automl.ensemble import WeightedEnsembleClassifier
+    from automl.export import write_script
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120)})
+    y = np.where(X["a"] + rng.normal(scale=0.5, size=120) > 0, "pos", "neg")
+    codes = (y == "pos").astype(int)
+    members = [make_pipeline(StandardScaler(), LogisticRegression()).fit(X, codes),
+               make_pipeline(GaussianNB()).fit(X, codes)]
+    ensemble = WeightedEnsembleClassifier.from_fitted(members, [0.7, 0.3])
+    X.assign(t=y).to_csv(tmp_path / "train.csv", index=False)
+    X.to_csv(tmp_path / "test.csv", index=False)
+    source = write_script(str(tmp_path / "ens.py"), ensemble, target="t",
+                          columns=[("a", "float64"), ("b", "float64")], classes=["neg", "pos"])
+    assert "class WeightedEnsembleClassifier" in source
+    subprocess.run([sys.executable, "-c", _NO_AUTOML, str(tmp_path / "ens.py"),
+                    str(tmp_path / "train.csv"), str(tmp_path / "test.csv"),
+                    str(tmp_path / "out.csv")], check=True, capture_output=True, cwd=tmp_path)
+    expected = np.array(["neg", "pos"])[ensemble.predict(X)]
+    np.testing.assert_array_equal(pd.read_csv(tmp_path / "out.csv")["t"].to_numpy(), expected)

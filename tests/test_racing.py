@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import time
 
 import numpy as np
 import pandas as pd
@@ -17,7 +16,6 @@ from automl.scoring import get_metric
 from automl.search import SearchSettings, run_search
 from automl.space import Choice, Component, Constant, Float, Space
 from automl.tpe import RandomSampler
-from automl.workers import WorkerPool
 
 AUC_LOSS = get_metric("roc_auc", "binary").loss
 
@@ -99,34 +97,13 @@ def test_cross_validate_stops_a_bad_trial_against_a_good_incumbent():
     assert again.status == "ok" and len(again.fold_scores) == 5
 
 
-@pytest.fixture(scope="module")
-def pool_factory():
-    pool = WorkerPool(2, 1, None, preload=("automl.evaluate",))
-    pool.submit(time.sleep, 0.1)
-    while not pool.wait(timeout=120):
-        pass
-
-    class Borrowed:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def __enter__(self):
-            return pool
-
-        def __exit__(self, *exc):
-            return None
-
-    yield Borrowed
-    pool.shutdown()
-
-
-def test_a_search_with_racing_records_pruned_trials_and_keeps_a_good_model(pool_factory):
+def test_a_search_with_racing_records_pruned_trials_and_keeps_a_good_model(warm_pool):
     space = _space()
     data = _data(space)
     sampler = RandomSampler(space, seed=3,
                             startup_configs=[space.restrict(include=["nb"]).default()])
     settings = SearchSettings(time_budget=None, n_trials=8, n_jobs=1, run_seed=0, racing=True)
-    result = run_search(data, sampler, settings, pool_factory=pool_factory)
+    result = run_search(data, sampler, settings, pool_factory=warm_pool)
     statuses = {t["algorithm"]: [] for t in result.trials}
     for trial in result.trials:
         statuses[trial["algorithm"]].append(trial["status"])
@@ -136,11 +113,11 @@ def test_a_search_with_racing_records_pruned_trials_and_keeps_a_good_model(pool_
     assert result.best["algorithm"] == "nb" and result.best["score"] > 0.85
 
 
-def test_without_racing_no_trial_is_pruned(pool_factory):
+def test_without_racing_no_trial_is_pruned(warm_pool):
     space = _space()
     sampler = RandomSampler(space, seed=3,
                             startup_configs=[space.restrict(include=["nb"]).default()])
     settings = SearchSettings(time_budget=None, n_trials=5, n_jobs=1, run_seed=0)
-    result = run_search(_data(space), sampler, settings, pool_factory=pool_factory)
+    result = run_search(_data(space), sampler, settings, pool_factory=warm_pool)
     assert all(t["status"] == "ok" for t in result.trials)
     assert np.isfinite(result.best["score"])

@@ -18,7 +18,6 @@ from automl.scoring import get_metric
 from automl.search import SearchCallback, SearchSettings, _allowed_algorithms, portfolio, run_search
 from automl.space import Categorical, Choice, Component, Float, Space
 from automl.tpe import RandomSampler
-from automl.workers import WorkerPool
 
 
 class _Prior(ClassifierMixin, BaseEstimator):
@@ -87,30 +86,6 @@ class _Recorder(SearchCallback):
 
     def on_trial_end(self, record, result):
         self.ended.append((record["trial_id"], record["status"], result))
-
-
-@pytest.fixture(scope="module")
-def warm_pool():
-    """One pool for the module, its workers started before any test's clock runs."""
-    pool = WorkerPool(2, 1, None, preload=("automl.evaluate",))
-    for _ in range(2):
-        pool.submit(time.sleep, 0.5)
-    done = []
-    while len(done) < 2:
-        done += pool.wait(timeout=120)
-
-    class Borrowed:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def __enter__(self):
-            return pool
-
-        def __exit__(self, *exc):
-            return None
-
-    yield Borrowed
-    pool.shutdown()
 
 
 def _settings(**kw) -> SearchSettings:

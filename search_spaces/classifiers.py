@@ -36,6 +36,7 @@ __all__ = [
     "knn_params",
     "lightgbm_params",
     "mlp_params",
+    "svm_kernel",
     "xgboost_params",
 ]
 
@@ -114,7 +115,8 @@ def mlp_params() -> dict[str, Any]:
     }
 
 
-def _svc_kernel() -> Choice:
+def svm_kernel() -> Choice:
+    """The kernel of SVC and SVR, with its gamma where it has one."""
     return Choice({
         "rbf": {"gamma": Float(1e-4, 10.0, log=True, default=0.05)},
         # no polynomial kernel: libsvm can take minutes to converge on it (measured:
@@ -154,7 +156,7 @@ def classifier_components() -> dict[str, Component]:
         }, cost=1, scale_sensitive=True),
         "svc": Component("automl.components.ProbabilisticSVC", {
             "C": Float(1e-2, 1e3, log=True, default=1.0),
-            "kernel": _svc_kernel(),
+            "kernel": svm_kernel(),
             "cache_size": Constant(500),
             "max_iter": Constant(100_000),  # bounds libsvm on unscaled data
         }, cost=5, scale_sensitive=True),

@@ -14,26 +14,18 @@ True
 
 from __future__ import annotations
 
-from automl.space import Choice, Component, Constant, Float
+from automl.space import Component, Constant, Float
 from search_spaces.classifiers import (
     forest_params,
     hist_gb_params,
     knn_params,
     lightgbm_params,
     mlp_params,
+    svm_kernel,
     xgboost_params,
 )
 
 __all__ = ["regressor_components"]
-
-
-def _svr_kernel() -> Choice:
-    return Choice({
-        "rbf": {"gamma": Float(1e-4, 10.0, log=True, default=0.05)},
-        # no polynomial kernel: libsvm can take minutes to converge on it (measured:
-        # 37 s on 500 rows for degree 2, C=13), which no trial budget can afford
-        "linear": None,
-    })
 
 
 def regressor_components() -> dict[str, Component]:
@@ -75,7 +67,7 @@ def regressor_components() -> dict[str, Component]:
         "svr": Component("sklearn.svm.SVR", {
             "C": Float(1e-2, 1e3, log=True, default=1.0),
             "epsilon": Float(1e-3, 1.0, log=True, default=0.1),
-            "kernel": _svr_kernel(),
+            "kernel": svm_kernel(),
             "cache_size": Constant(500),
             "max_iter": Constant(100_000),  # bounds libsvm on unscaled data (74 s -> 0.7 s)
         }, cost=5, scale_sensitive=True, scale_target=True),

@@ -461,10 +461,7 @@ def _refit(state: _State, pool: Any, shared: SharedTrialData) -> tuple[Pipeline,
         left = budget.left()
         if record is not cheapest and budget.refit_estimate(record) > left:
             continue
-        limit = None if not math.isfinite(left) else max(left, _MIN_TRIAL)
-        task = pool.submit(fit_final, shared.path, record["config"], seed=record["seed"],
-                           n_threads=1, time_limit=limit)
-        done = _wait_for(pool, state, task)
+        done = _wait_for(pool, state, _submit_refit(pool, shared, record, left))
         if done.status == "ok":
             return done.value, record
         failures.append(f"trial {record['trial_id']} ({record['algorithm']}): {done.status} "
@@ -478,6 +475,13 @@ def _refit(state: _State, pool: Any, shared: SharedTrialData) -> tuple[Pipeline,
         "The search found successful trials but no final refit on all rows could finish in "
         f"the time left: {'; '.join(failures) or 'none fitted in time'}. Increase time_budget."
     )
+
+
+def _submit_refit(pool: Any, shared: SharedTrialData, record: dict, left: float) -> int:
+    """Fit a trial's pipeline on all rows in a worker, limited to ``left`` seconds."""
+    limit = None if not math.isfinite(left) else max(left, _MIN_TRIAL)
+    return pool.submit(fit_final, shared.path, record["config"], seed=record["seed"],
+                       n_threads=1, time_limit=limit)
 
 
 def _wait_for(pool: Any, state: _State, task_id: int) -> Any:
@@ -562,10 +566,7 @@ def _refit_ensemble(state: _State, data: TrialData, pool: Any, shared: SharedTri
         left = state.budget.left()
         if math.isfinite(left) and state.budget.refit_estimate(record) > left:
             return None, []
-        limit = None if not math.isfinite(left) else max(left, _MIN_TRIAL)
-        task = pool.submit(fit_final, shared.path, record["config"], seed=record["seed"],
-                           n_threads=1, time_limit=limit)
-        tasks[task] = record["trial_id"]
+        tasks[_submit_refit(pool, shared, record, left)] = record["trial_id"]
     while tasks:
         for done in pool.wait(timeout=None):
             trial_id = tasks.pop(done.task_id, None)

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from automl.builder import describe_columns
 from automl.evaluate import TrialData, make_folds
+from automl.halving import HalvingSettings
 from automl.scoring import Metric, get_metric
 from automl.search import SearchCallback, SearchResult, SearchSettings, portfolio, run_search
 from automl.space import Space
@@ -130,6 +131,7 @@ class _AutoMLBase(BaseEstimator):
     _task_kind = "classification"
     _use_portfolio = True    # start from the built-in portfolio (automl.portfolio)
     _racing = True           # stop clearly worse trials after a fold (automl.racing)
+    _halving: HalvingSettings | None = HalvingSettings()  # subsample first on large data
 
     def __init__(self, *, time_budget: float | None = 60.0, n_trials: int | None = None,
                  metric: Any = None, cv: Any = 5, n_jobs: int = 1,
@@ -312,7 +314,7 @@ class _AutoMLBase(BaseEstimator):
         return SearchSettings(budget, self.n_trials, self._n_workers(), limit, self.memory_limit,
                               run_seed, int(self.verbose), metric.name,
                               ensemble_size=_ENSEMBLE_CANDIDATES if self.ensemble else 0,
-                              racing=self._racing)
+                              racing=self._racing, halving=self._halving)
 
     def _set_fitted(self, data: Any, task: str, metric: Metric, space: Space, result: Any) -> None:
         self.task_ = task

@@ -72,6 +72,9 @@ class TrialData:
     n_classes : int
         0 for regression.
     sample_weight : numpy.ndarray or None
+    subsample_folds : list of (train indices, test indices) or None
+        The folds with a subsample of their training rows, for successive halving on
+        large data (:mod:`automl.halving`); None when halving is not used.
     """
 
     X: pd.DataFrame
@@ -83,6 +86,7 @@ class TrialData:
     metric: Metric
     n_classes: int = 0
     sample_weight: np.ndarray | None = None
+    subsample_folds: list[Fold] | None = None
 
 
 @dataclass
@@ -93,7 +97,10 @@ class CVResult:
     direction; ``oof`` holds the out-of-fold predictions, rows in the original order
     (probabilities ``(n, k)`` for classification, values ``(n,)`` for regression; NaN for
     rows no fold scored, or that a pruned trial never reached). ``status`` is "ok" or
-    "pruned" (stopped after a fold by the stop rule).
+    "pruned" (stopped after a fold by the stop rule). With successive halving
+    (:mod:`automl.halving`), ``stage`` is "subsample" when the scores come from the
+    subsample stage only (the trial went no further), and ``subsample_score`` is the
+    subsample score (NaN without a subsample stage).
     """
 
     loss: float
@@ -104,6 +111,8 @@ class CVResult:
     status: str = "ok"
     error: str | None = None
     fit_times: list[float] = field(default_factory=list)
+    stage: str = "full"
+    subsample_score: float = math.nan
 
 
 # ---------------------------------------------------------------------------------------
@@ -228,23 +237,24 @@ def _fit_predict_fold(data: TrialData, config: dict, fold: Fold, seed: int,
     return pred
 
 
-def _out_of_time(deadline: float | None, fit_times: list[float]) -> bool:
+def _out_of_time(deadline: float | None, fit_times: list[float], first_fold_time: float) -> bool:
     """True if the next fold would end after ``deadline`` (wall clock, ``time.time()``)."""
     if deadline is None:
         return False
-    expected = float(np.mean(fit_times)) if fit_times else 0.0
+    expected = float(np.mean(fit_times)) if fit_times else first_fold_time
     return time.time() + expected > deadline
 
 
 def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int = 1,
                    should_stop: StopRule | None = None,
-                   deadline: float | None = None) -> CVResult:
+                   deadline: float | None = None, first_fold_time: float = 0.0) -> CVResult:
     """Cross-validate one configuration on loaded data, fold after fold.
 
     ``should_stop(fold_index, mean_loss_so_far)`` is asked after each fold but the last;
     returning True stops the trial with status "pruned" (the seam for racing). A fold
     that would end after ``deadline`` (wall clock) is not started: the trial stops with
-    status "timeout" and the folds done so far.
+    status "timeout" and the folds done so far. The time of a fold is the mean of the
+    folds done, or ``first_fold_time`` (an estimate, e.g. from a subsample) before any.
     """
     start = time.perf_counter()
     shape = (len(data.y), data.n_classes) if data.n_classes else (len(data.y),)
@@ -253,7 +263,7 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
     fit_times: list[float] = []
     status, error = "ok", None
     for i, fold in enumerate(data.folds):
-        if _out_of_time(deadline, fit_times):
+        if _out_of_time(deadline, fit_times, first_fold_time):
             status, error = "timeout", f"stopped at the search deadline after {i} of {len(data.folds)} folds"
             break
         tic = time.perf_counter()

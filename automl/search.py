@@ -2,13 +2,16 @@
 
 The loop reads as a sequence of named steps:
 
-1. ``_Budget`` keeps the deadline and the reserve for the final refit, estimated from
-   what the trials took;
+1. :class:`automl.budget.Budget` keeps the deadline and the reserve for the final refit,
+   estimated from what the trials took;
 2. the sampler proposes (cheap, strong default configurations first), and while time is
-   short only algorithms whose measured time fits (``suggest(allowed=...)``);
+   short only algorithms whose measured time fits (``suggest(allowed=...)``,
+   :func:`automl.budget.allowed_algorithms`);
 3. the worker pool runs ``n_jobs`` trials at a time, each capped at the time left minus
    the reserve; the pool holds one spare worker, so that the refit never waits for a
-   worker to restart after a trial was killed at its limit;
+   worker to restart after a trial was killed at its limit; on large data a trial is
+   first scored on a subsample and goes on to the full CV only if competitive
+   (:mod:`automl.halving`);
 4. each result is recorded the moment it arrives: callbacks first (journal, ensemble),
    then the sampler is told, then progress is shown;
 5. the best configuration is refit on all rows inside a worker with a time limit, falling
@@ -33,9 +36,11 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from automl.budget import Budget, allowed_algorithms, full_duration
 from automl.evaluate import (CVResult, SharedTrialData, TrialData, evaluate_config, fit_final,
                              fold_sizes)
 from automl.exceptions import NoSuccessfulTrialError
+from automl.halving import HalvingSettings, evaluate_with_subsample, promotion_gate, with_subsample
 from automl.progress import Progress
 from automl.seeding import trial_seed
 from automl.space import Space
@@ -45,9 +50,8 @@ __all__ = ["SearchCallback", "SearchResult", "SearchSettings", "portfolio", "run
 
 FAILED = ("error", "timeout", "memout", "crashed")
 _POLL = 0.2          # seconds between checks of the pool
-_MARGIN = 0.5        # seconds kept free at the end for shutting the pool down
 _MIN_TRIAL = 0.5     # a trial is not started with less time than this
-_PRELOAD = ("automl.evaluate",)  # imported by each worker before its first trial
+_PRELOAD = ("automl.evaluate", "automl.halving")  # imported by each worker before its first trial
 
 
 @dataclass
@@ -56,6 +60,9 @@ class SearchSettings:
 
     ``racing=True`` stops a trial after a fold when it is clearly worse than the
     incumbent on the same folds (:class:`automl.racing.RacingRule`; status "pruned").
+    ``halving`` (a :class:`automl.halving.HalvingSettings`; None: off) scores each
+    candidate on a subsample first when the data is large enough, and stops those whose
+    subsample score is not competitive (status "pruned", ``stage`` "subsample").
 
     Examples
     --------
@@ -74,6 +81,7 @@ class SearchSettings:
     keep_oof: int = 50
     ensemble_size: int = 0
     racing: bool = False
+    halving: HalvingSettings | None = None
 
 
 class SearchCallback:
@@ -138,47 +146,12 @@ def portfolio(space: Space, max_cost: int = 2) -> list[dict]:
     return [space.restrict(include=[n]).default() for n in cheap]
 
 
-class _Budget:
-    """Deadline bookkeeping and the refit reserve."""
-
-    def __init__(self, time_budget: float | None, n_folds: int, refit_scale: float,
-                 refit_factor: float = 1.0) -> None:
-        self.refit_factor = refit_factor   # > 1 keeps time to refit ensemble members too
-        self.start = time.monotonic()
-        self.deadline = math.inf if time_budget is None else self.start + time_budget
-        self.refit_scale = refit_scale / max(n_folds, 1)
-        self.reserve = 0.0 if time_budget is None else max(1.0, 0.05 * time_budget)
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.start
-
-    def left(self) -> float:
-        return self.deadline - time.monotonic() - _MARGIN
-
-    def refit_estimate(self, record: dict) -> float:
-        """Seconds to refit a trial's pipeline on all rows, from its CV duration."""
-        return 1.5 * record["duration"] * self.refit_scale + 0.5
-
-    def trials_end_wallclock(self) -> float | None:
-        """Wall-clock time (``time.time()``) by which running trials should stop folding."""
-        if not math.isfinite(self.deadline):
-            return None
-        return time.time() + self.left() - self.reserve
-
-    def fit_with_refit(self, left: float) -> float:
-        """Longest trial whose own refit still fits in ``left`` seconds after it."""
-        return (left - 0.5) / (1.0 + 1.5 * self.refit_scale)
-
-    def note_best(self, record: dict) -> None:
-        if math.isfinite(self.deadline):
-            self.reserve = max(self.reserve, self.refit_factor * self.refit_estimate(record))
-
-
 class _State:
     """Mutable state of one search."""
 
-    def __init__(self, settings: SearchSettings, space: Space, budget: _Budget,
-                 n_folds: int = 1, loss: Callable[[float], float] = float) -> None:
+    def __init__(self, settings: SearchSettings, space: Space, budget: Budget,
+                 n_folds: int = 1, loss: Callable[[float], float] = float,
+                 halving: HalvingSettings | None = None) -> None:
         self.settings = settings
         self.space = space
         self.budget = budget
@@ -193,15 +166,12 @@ class _State:
         self.retry: list[Any] = []               # crashed trials of a resumed run
         self.safety_task: int | None = None      # refit of the first trial, started early
         self.safety: tuple[Pipeline, int] | None = None
+        self.halving = halving                   # None unless the data has subsample folds
+        self.rung: list[float] = []              # subsample losses seen so far
 
     def trial_limit(self) -> float | None:
         """Time limit of a trial started now: it must end, and its refit fit, in time."""
-        cap = self.settings.per_trial_time_limit
-        left = self.budget.left()
-        if not math.isfinite(left):
-            return cap
-        limit = min(left - self.budget.reserve, self.budget.fit_with_refit(left))
-        return limit if cap is None else min(cap, limit)
+        return self.budget.trial_limit(self.settings.per_trial_time_limit)
 
 
 # ---------------------------------------------------------------------------------------
@@ -212,7 +182,7 @@ def _ping() -> None:
     """A task that does nothing: its round trip tells when a worker is ready."""
 
 
-def _wait_for_workers(pool: Any, budget: _Budget) -> None:
+def _wait_for_workers(pool: Any, budget: Budget) -> None:
     """Wait until a worker is ready (so no trial's limit runs out while workers start)."""
     pool.submit(_ping)
     left = budget.left()
@@ -223,28 +193,6 @@ def _wait_for_workers(pool: Any, budget: _Budget) -> None:
                 f"({budget.elapsed():.1f} s). Increase time_budget; the machine may be overloaded.")
         left = budget.left()
 
-
-
-def _expected_time(times: Sequence[float]) -> float:
-    """A cautious estimate of an algorithm's next trial time: the upper quartile of its
-    measured (or extrapolated) times, so one lucky fast configuration does not make a
-    slow algorithm look safe near the end of the budget."""
-    return float(np.quantile(times, 0.75))
-
-
-def _allowed_algorithms(state: _State, limit: float | None) -> list[str] | None:
-    """Algorithms expected to finish in ``limit`` (None: no restriction needed)."""
-    if limit is None or not state.durations:
-        return None
-    typical = float(np.median([_expected_time(t) for t in state.durations.values()]))
-    fits = []
-    for name in state.space.algorithms:
-        times = state.durations.get(name)
-        if times is not None and _expected_time(times) <= 0.8 * limit:
-            fits.append(name)
-        elif times is None and limit >= 3.0 * typical:
-            fits.append(name)
-    return None if len(fits) == len(state.space.algorithms) else fits
 
 
 def _trial_stop_rule(state: _State, should_stop: Callable | None) -> Callable | None:
@@ -267,29 +215,44 @@ def _can_start(state: _State) -> bool:
     return limit >= max(_MIN_TRIAL, shortest)
 
 
+def _next_trial(state: _State, sampler: Any, allowed: list[str] | None) -> tuple[dict, int, int]:
+    """(config, trial id, seed) of the next trial: a retry first, else a new suggestion."""
+    if state.retry:
+        pending = state.retry.pop(0)
+        return pending.config, pending.trial_id, pending.seed
+    config = sampler.suggest() if allowed is None else sampler.suggest(allowed=allowed)
+    trial_id = state.n_submitted
+    state.n_submitted += 1
+    return config, trial_id, trial_seed(state.settings.run_seed, trial_id)
+
+
+def _submit_evaluation(state: _State, pool: Any, shared: SharedTrialData, config: dict,
+                       seed: int, should_stop: Callable | None, limit: float | None) -> int:
+    """Submit one trial: plain CV, or subsample stage then CV when halving is active."""
+    stop = _trial_stop_rule(state, should_stop)
+    deadline = state.budget.trials_end_wallclock()
+    if state.halving is None:
+        return pool.submit(evaluate_config, shared.path, config, seed=seed, n_threads=1,
+                           should_stop=stop, deadline=deadline, time_limit=limit)
+    gate = promotion_gate(state.rung, state.halving.eta)
+    return pool.submit(evaluate_with_subsample, shared.path, config, seed=seed, gate=gate,
+                       n_threads=1, should_stop=stop, deadline=deadline, time_limit=limit)
+
+
 def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialData,
                    callbacks: Sequence[SearchCallback], should_stop: Callable | None) -> None:
     while len(state.running) < state.settings.n_jobs and pool.n_free > 0 and _can_start(state):
         limit = state.trial_limit()
         cap = state.settings.per_trial_time_limit
         short = limit is not None and (cap is None or limit < cap)
-        allowed = _allowed_algorithms(state, limit) if short else None
+        allowed = (allowed_algorithms(state.durations, state.space.algorithms, limit)
+                   if short else None)
         if allowed == []:
             return
-        if state.retry:
-            pending = state.retry.pop(0)
-            config, trial_id, seed = pending.config, pending.trial_id, pending.seed
-        else:
-            config = sampler.suggest() if allowed is None else sampler.suggest(allowed=allowed)
-            trial_id = state.n_submitted
-            seed = trial_seed(state.settings.run_seed, trial_id)
-            state.n_submitted += 1
+        config, trial_id, seed = _next_trial(state, sampler, allowed)
         for callback in callbacks:
             callback.on_trial_start(trial_id, config, seed)
-        deadline = state.budget.trials_end_wallclock()
-        task = pool.submit(evaluate_config, shared.path, config, seed=seed, n_threads=1,
-                           should_stop=_trial_stop_rule(state, should_stop), deadline=deadline,
-                           time_limit=limit)
+        task = _submit_evaluation(state, pool, shared, config, seed, should_stop, limit)
         state.running[task] = {"trial_id": trial_id, "config": config,
                                "algorithm": state.space.choice(config), "seed": seed,
                                "started_at": time.time()}
@@ -302,7 +265,11 @@ def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialDa
 # step 4: record
 
 
-def _make_record(pending: dict, task_result: Any) -> tuple[dict, CVResult | None]:
+def _make_record(pending: dict, task_result: Any,
+                 halving: bool = False) -> tuple[dict, CVResult | None]:
+    """The trial record of a finished task; with ``halving``, also ``stage`` (which
+    evaluation the scores come from: "subsample", "full", or None without a result) and
+    ``subsample_score`` (NaN if the trial has none)."""
     result: CVResult | None = task_result.value if task_result.status == "ok" else None
     record = dict(pending)
     if result is None:
@@ -314,6 +281,9 @@ def _make_record(pending: dict, task_result: Any) -> tuple[dict, CVResult | None
                       duration=float(task_result.duration), error=result.error)
     if record["status"] == "ok" and not math.isfinite(record["loss"]):
         record.update(status="error", error=f"the metric gave a non-finite score {record['score']}")
+    if halving:
+        record.update(stage=None if result is None else result.stage,
+                      subsample_score=math.nan if result is None else float(result.subsample_score))
     return record, result
 
 
@@ -339,7 +309,8 @@ def _record(state: _State, task_result: Any, sampler: Any,
             callbacks: Sequence[SearchCallback], progress: Progress) -> None:
     if _take_safety(state, task_result):
         return
-    record, result = _make_record(state.running.pop(task_result.task_id), task_result)
+    record, result = _make_record(state.running.pop(task_result.task_id), task_result,
+                                  halving=state.halving is not None)
     for callback in callbacks:
         callback.on_trial_end(record, result)
     _remember(state, sampler, record, None if result is None else result.oof)
@@ -352,22 +323,17 @@ def _remember(state: _State, sampler: Any, record: dict, oof: np.ndarray | None)
     """Add a finished trial to the history: records, sampler, timings, OOF, incumbent."""
     state.trials.append(record)
     sampler.observe(record["config"], record["loss"], record["status"])
-    measured = _full_duration(state, record)
+    fraction = 1.0 if state.halving is None else state.halving.fraction
+    measured = full_duration(record, state.n_folds, fraction)
     if measured is not None:
         state.durations.setdefault(record["algorithm"], []).append(measured)
+    subsample_score = record.get("subsample_score", math.nan)
+    if state.halving is not None and math.isfinite(subsample_score):
+        state.rung.append(state.loss(subsample_score))
     _keep_oof(state, record, oof)
     if record["status"] == "ok" and (state.best is None or record["loss"] < state.best["loss"]):
         state.best = record
         state.budget.note_best(record)
-
-
-def _full_duration(state: _State, record: dict) -> float | None:
-    """Seconds the trial took, or would have taken over all folds if it was pruned."""
-    if record["status"] in ("ok", "timeout"):
-        return record["duration"]
-    if record["status"] == "pruned" and record["fold_scores"]:
-        return record["duration"] * state.n_folds / len(record["fold_scores"])
-    return None
 
 
 def _restore(state: _State, sampler: Any, resume: Any, load_oof: Callable[[int], Any] | None) -> None:
@@ -621,9 +587,11 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
         If no trial succeeded, with the most common failure.
     """
     n_train, n_all = fold_sizes(data.folds)
-    budget = _Budget(settings.time_budget, len(data.folds), n_all / n_train,
-                     2.0 if settings.ensemble_size > 1 else 1.0)
-    state = _State(settings, data.space, budget, len(data.folds), data.metric.loss)
+    budget = Budget(settings.time_budget, len(data.folds), n_all / n_train,
+                    2.0 if settings.ensemble_size > 1 else 1.0)
+    data = with_subsample(data, settings.halving, settings.run_seed)
+    state = _State(settings, data.space, budget, len(data.folds), data.metric.loss,
+                   settings.halving if data.subsample_folds else None)
     _restore(state, sampler, resume, load_oof)
     progress = Progress(settings.verbose, settings.time_budget, settings.metric_name)
     with SharedTrialData(data) as shared, \

@@ -1,0 +1,164 @@
+"""The time budget of a search: deadline, refit reserve, per-trial limits, cost rules.
+
+Pure bookkeeping for :func:`automl.search.run_search`, kept apart from the loop:
+
+* :class:`Budget` holds the deadline and the reserve kept for the final refit (estimated
+  from what the best trial took), and gives the time limit of a trial started now;
+* :func:`allowed_algorithms` is the cost rule: while time is short, only algorithms whose
+  measured trial time fits in the time left are proposed;
+* :func:`full_duration` turns a finished trial into the time a complete trial of its
+  algorithm is expected to take (pruned trials are extrapolated).
+
+Examples
+--------
+>>> budget = Budget(None, n_folds=5, refit_scale=1.25)
+>>> budget.trial_limit(cap=10.0)
+10.0
+>>> allowed_algorithms({"nb": [1.0], "svc": [30.0]}, ["nb", "svc"], limit=10.0)
+['nb']
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["MARGIN", "Budget", "allowed_algorithms", "expected_time", "full_duration"]
+
+MARGIN = 0.5        # seconds kept free at the end for shutting the pool down
+
+
+class Budget:
+    """Deadline bookkeeping and the refit reserve.
+
+    Parameters
+    ----------
+    time_budget : float or None
+        Seconds for the whole search (None: no deadline).
+    n_folds : int
+        Folds of a trial.
+    refit_scale : float
+        All rows / mean training-fold rows (a refit fits more rows than a fold).
+    refit_factor : float, default=1.0
+        > 1 keeps time to refit ensemble members too.
+
+    Examples
+    --------
+    >>> budget = Budget(60.0, n_folds=5, refit_scale=1.25)
+    >>> budget.reserve
+    3.0
+    >>> round(budget.refit_estimate({"duration": 10.0}), 2)
+    4.25
+    """
+
+    def __init__(self, time_budget: float | None, n_folds: int, refit_scale: float,
+                 refit_factor: float = 1.0) -> None:
+        self.refit_factor = refit_factor
+        self.start = time.monotonic()
+        self.deadline = math.inf if time_budget is None else self.start + time_budget
+        self.refit_scale = refit_scale / max(n_folds, 1)
+        self.reserve = 0.0 if time_budget is None else max(1.0, 0.05 * time_budget)
+
+    def elapsed(self) -> float:
+        """Seconds since the search started."""
+        return time.monotonic() - self.start
+
+    def left(self) -> float:
+        """Seconds left before the deadline, minus the shutdown margin (inf: no deadline)."""
+        return self.deadline - time.monotonic() - MARGIN
+
+    def refit_estimate(self, record: dict) -> float:
+        """Seconds to refit a trial's pipeline on all rows, from its CV duration."""
+        return 1.5 * record["duration"] * self.refit_scale + 0.5
+
+    def trials_end_wallclock(self) -> float | None:
+        """Wall-clock time (``time.time()``) by which running trials should stop folding."""
+        if not math.isfinite(self.deadline):
+            return None
+        return time.time() + self.left() - self.reserve
+
+    def fit_with_refit(self, left: float) -> float:
+        """Longest trial whose own refit still fits in ``left`` seconds after it."""
+        return (left - 0.5) / (1.0 + 1.5 * self.refit_scale)
+
+    def note_best(self, record: dict) -> None:
+        """A new best trial: keep enough time to refit it."""
+        if math.isfinite(self.deadline):
+            self.reserve = max(self.reserve, self.refit_factor * self.refit_estimate(record))
+
+    def trial_limit(self, cap: float | None) -> float | None:
+        """Time limit of a trial started now: it must end, and its refit fit, in time."""
+        left = self.left()
+        if not math.isfinite(left):
+            return cap
+        limit = min(left - self.reserve, self.fit_with_refit(left))
+        return limit if cap is None else min(cap, limit)
+
+
+def expected_time(times: Sequence[float]) -> float:
+    """A cautious estimate of an algorithm's next trial time: the upper quartile of its
+    measured (or extrapolated) times, so one lucky fast configuration does not make a
+    slow algorithm look safe near the end of the budget.
+
+    Examples
+    --------
+    >>> expected_time([1.0, 2.0, 3.0, 4.0, 5.0])
+    4.0
+    """
+    return float(np.quantile(times, 0.75))
+
+
+def allowed_algorithms(durations: Mapping[str, Sequence[float]], algorithms: Sequence[str],
+                       limit: float | None) -> list[str] | None:
+    """Algorithms expected to finish in ``limit`` seconds (None: no restriction needed).
+
+    An algorithm with measured times is allowed when :func:`expected_time` fits in 80 %
+    of ``limit``; one never measured, when ``limit`` is at least three times the typical
+    (median) expected time of the measured ones.
+
+    Examples
+    --------
+    >>> allowed_algorithms({"nb": [1.0], "svc": [30.0]}, ["nb", "svc"], limit=50.0) is None
+    True
+    >>> allowed_algorithms({"nb": [1.0]}, ["nb", "svc"], limit=0.5)
+    []
+    """
+    if limit is None or not durations:
+        return None
+    typical = float(np.median([expected_time(t) for t in durations.values()]))
+    fits = []
+    for name in algorithms:
+        times = durations.get(name)
+        if times is not None and expected_time(times) <= 0.8 * limit:
+            fits.append(name)
+        elif times is None and limit >= 3.0 * typical:
+            fits.append(name)
+    return None if len(fits) == len(algorithms) else fits
+
+
+def full_duration(record: dict, n_folds: int, subsample_fraction: float = 1.0) -> float | None:
+    """Seconds the trial took, or would have taken over all folds if it was pruned.
+
+    A trial pruned after ``k`` of ``n_folds`` folds is extrapolated to all folds; one
+    stopped after the subsample stage (``record["stage"] == "subsample"``), which scored
+    ``subsample_fraction`` of the rows, adds the full evaluation it skipped. None for a
+    trial whose time says nothing (errors, crashes).
+
+    Examples
+    --------
+    >>> full_duration({"status": "pruned", "duration": 2.0, "fold_scores": [0.9]}, 5)
+    10.0
+    >>> full_duration({"status": "pruned", "duration": 2.0, "fold_scores": [0.9] * 5,
+    ...                "stage": "subsample"}, 5, subsample_fraction=0.25)
+    10.0
+    """
+    if record["status"] in ("ok", "timeout"):
+        return record["duration"]
+    if record["status"] != "pruned" or not record["fold_scores"]:
+        return None
+    if record.get("stage") == "subsample":
+        return record["duration"] * (1.0 + 1.0 / subsample_fraction)
+    return record["duration"] * n_folds / len(record["fold_scores"])

@@ -1,30 +1,41 @@
 """Build the built-in portfolio (``search_spaces/portfolio.json``) from measured trials.
 
-Two steps, both resumable:
+Three steps; ``evaluate`` is resumable:
 
 ``evaluate``
     Candidates = the default configuration of every algorithm of the default space plus
-    ``--n-random`` random draws from it (seeded). Each candidate is cross-validated
-    (3 folds, the task's default metric) on every dataset with our own machinery
-    (:func:`automl.evaluate.evaluate_config` in a :class:`automl.workers.WorkerPool`, so a
-    per-evaluation time limit really stops a slow one). Datasets: the development CSVs of
+    ``--n-random`` random draws from it (seeded), kept in ``<kind>_candidates.json``: a
+    rerun keeps the stored list and only appends (further draws of the same seeded stream,
+    and the current form of stored candidates the default space no longer accepts). Each
+    candidate is cross-validated (3 folds, the task's default metric) on every dataset
+    with our own machinery (:func:`automl.evaluate.evaluate_config` in a one-worker
+    :class:`automl.workers.WorkerPool`). Datasets: the development CSVs of
     ``/work/shared/datasets`` plus a few bundled/synthetic scikit-learn ones, each
-    subsampled to ``--max-rows``. One JSON line per (candidate, dataset) is appended to
-    ``<out>/<kind>_evals.jsonl`` as it finishes; a rerun skips what is there.
+    subsampled to ``--max-rows``. Robust to a loaded machine: the worker measures the CPU
+    seconds each evaluation uses (``getrusage``) and stops it past ``--cpu-cap`` CPU
+    seconds (``RLIMIT_CPU``, status ``cpu_limit``); the wall-clock ``--time-limit`` is
+    only a generous backstop. One JSON line per (candidate, dataset) is appended to
+    ``<kind>_evals.jsonl``; the last line of a pair wins. A rerun skips the finished
+    pairs and re-evaluates the pairs whose last line is a wall-clock ``timeout`` (it may
+    have been starvation), those first.
 ``select``
     Per dataset, each candidate's loss is normalised to a regret in [0, 1]:
-    ``(loss - best) / (median - best)``, clipped, 1 for a failed or timed-out one. Greedy
-    forward selection adds the candidate that most lowers the mean over datasets of the
-    best-in-set regret (ties: lower mean regret of its own, then faster), up to
-    ``--size`` (a candidate that adds nothing and has a mean regret of its own >= 0.9
-    ends the list early); the set is written cheapest first (mean seconds over datasets).
-    Candidates the current default space no longer accepts are left out.
+    ``(loss - best) / (median - best)``, clipped, 1 for a failed one or one above the CPU
+    cap. Greedy forward selection adds the candidate that most lowers the mean over
+    datasets of the best-in-set regret (ties: lower mean regret of its own, then cheaper),
+    up to ``--size`` (a candidate that adds nothing and has a mean regret of its own
+    >= 0.9 ends the list early); the set is written cheapest first by mean CPU seconds.
+    Only candidates evaluated on every dataset and valid in the current space take part.
+``report``
+    In-sample mean best-in-set regret of the naive portfolio, of all defaults and of the
+    built one, and a leave-one-dataset-out check of the greedy selection.
 
 Examples
 --------
-    nice -n 10 python benchmarks/portfolio/build.py evaluate --kind classification
-    nice -n 10 python benchmarks/portfolio/build.py evaluate --kind regression
-    python benchmarks/portfolio/build.py select --size 24
+    nice -n 19 python benchmarks/portfolio/build.py evaluate --kind classification
+    nice -n 19 python benchmarks/portfolio/build.py evaluate --kind regression
+    nice -n 19 python benchmarks/portfolio/build.py select --size 24
+    nice -n 19 python benchmarks/portfolio/build.py report
 """
 
 from __future__ import annotations
@@ -47,6 +58,7 @@ sys.path.insert(0, str(ROOT))
 from automl.builder import describe_columns  # noqa: E402
 from automl.evaluate import SharedTrialData, TrialData, evaluate_config, make_folds  # noqa: E402
 from automl.scoring import get_metric  # noqa: E402
+from automl.search import portfolio as naive_portfolio  # noqa: E402
 from automl.validation import validate_fit_input  # noqa: E402
 from automl.workers import WorkerPool  # noqa: E402
 from search_spaces import default_space  # noqa: E402
@@ -56,6 +68,7 @@ OUT = Path(__file__).resolve().parent / "results"
 TARGET = ROOT / "search_spaces" / "portfolio.json"
 USELESS = 0.9   # mean regret of a config that is near the median or worse on almost every dataset
 SPACE_TASK = {"classification": "binary", "regression": "regression"}
+KINDS = tuple(SPACE_TASK)
 # imported by the worker before the first evaluation, so no candidate pays for the imports
 PRELOAD = ("automl.evaluate", "sklearn.ensemble", "lightgbm", "xgboost")
 
@@ -122,50 +135,105 @@ def trial_data(X: pd.DataFrame, y: np.ndarray, kind: str) -> TrialData:
 # candidates and evaluation
 
 
-def candidates(kind: str, n_random: int, seed: int = 0) -> list[dict]:
-    """Every algorithm's default configuration, then ``n_random`` prior draws."""
+def candidates(kind: str, n_random: int, seed: int = 0,
+               stored: list[dict] | None = None) -> list[dict]:
+    """Every algorithm's default configuration, then ``n_random`` prior draws.
+
+    With ``stored`` (an earlier list), that list is kept as it is (its indices name the
+    rows already measured) and every fresh configuration not in it is appended in order:
+    the current form of stored entries the default space no longer accepts, and the
+    draws of the same seeded stream beyond the stored ones.
+    """
     space = default_space(SPACE_TASK[kind])
-    configs = [space.restrict(include=[name]).default() for name in space.algorithms]
     rng = np.random.default_rng(seed)
-    configs += [space.sample(rng) for _ in range(n_random)]
-    return configs
+    fresh = [space.restrict(include=[name]).default() for name in space.algorithms]
+    fresh += [space.sample(rng) for _ in range(n_random)]
+    if stored is None:
+        return fresh
+    return list(stored) + [config for config in fresh if config not in stored]
 
 
-def _done(path: Path) -> set[tuple[int, str]]:
-    if not path.exists():
-        return set()
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return {(row["candidate"], row["dataset"]) for row in rows}
+def measured_evaluation(data_path: str, config: dict, cpu_cap: float) -> dict[str, Any]:
+    """Worker entry point: 3-fold CV of ``config`` stopped past ``cpu_cap`` CPU seconds.
+
+    The soft ``RLIMIT_CPU`` makes the kernel end the worker with SIGXCPU (the pool
+    reports it as crashed) once this task used between ``cpu_cap`` and ``cpu_cap + 1``
+    CPU seconds; the limit is lifted again for the next task.
+    """
+    import resource
+
+    def used() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    start = used()
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    cap = math.ceil(start + cpu_cap) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cap if hard < 0 else min(cap, hard), hard))
+    try:
+        result = evaluate_config(data_path, config, seed=0)
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    return {"status": result.status, "loss": result.loss, "cpu": used() - start}
 
 
-def _row(index: int, name: str, result: Any) -> dict:
-    value = result.value if result.status == "ok" else None
-    status = result.status if value is None else value.status
-    return {"candidate": index, "dataset": name, "status": status,
-            "loss": None if value is None or not math.isfinite(value.loss) else value.loss,
-            "seconds": round(float(result.duration), 3)}
+def read_evals(log: Path) -> pd.DataFrame:
+    """The last row of every (candidate, dataset) pair of an evals file."""
+    if not log.exists():
+        return pd.DataFrame(columns=["candidate", "dataset", "status", "loss", "seconds", "cpu"])
+    rows = pd.DataFrame([json.loads(line) for line in log.read_text().splitlines() if line.strip()])
+    if "cpu" not in rows:
+        rows["cpu"] = np.nan
+    return rows.drop_duplicates(["candidate", "dataset"], keep="last").reset_index(drop=True)
 
 
-def evaluate(kind: str, n_random: int, max_rows: int, time_limit: float, out: Path) -> None:
+def _todo(configs: list[dict], datasets: list[str], log: Path, space: Any) -> list[tuple[int, str]]:
+    """Pairs to evaluate: wall-clock timeouts first (maybe starved), then the missing ones."""
+    last = read_evals(log)
+    status = {(int(r.candidate), r.dataset): r.status for r in last.itertuples()}
+    retry = [pair for pair, s in status.items() if s == "timeout"]
+    missing = [(i, name) for i, config in enumerate(configs) if space.is_valid(config)
+               for name in datasets if (i, name) not in status]
+    return retry + missing
+
+
+def _row(index: int, name: str, result: Any, cpu_cap: float) -> dict:
+    if result.status == "ok":
+        value = result.value
+        loss = value["loss"] if math.isfinite(value["loss"]) else None
+        status, cpu = value["status"], round(float(value["cpu"]), 3)
+    else:
+        killed_by_cap = result.status == "crashed" and "SIGXCPU" in (result.error or "")
+        status = "cpu_limit" if killed_by_cap else result.status
+        loss, cpu = None, (float(cpu_cap) if killed_by_cap else None)
+    return {"candidate": index, "dataset": name, "status": status, "loss": loss,
+            "seconds": round(float(result.duration), 3), "cpu": cpu}
+
+
+def evaluate(kind: str, n_random: int, max_rows: int, time_limit: float, cpu_cap: float,
+             out: Path) -> None:
     """Evaluate every candidate on every dataset, appending to the checkpoint file."""
     out.mkdir(parents=True, exist_ok=True)
-    configs = candidates(kind, n_random)
-    (out / f"{kind}_candidates.json").write_text(json.dumps(configs))
+    stored_path = out / f"{kind}_candidates.json"
+    stored = json.loads(stored_path.read_text()) if stored_path.exists() else None
+    configs = candidates(kind, n_random, stored=stored)
+    stored_path.write_text(json.dumps(configs))
     log = out / f"{kind}_evals.jsonl"
-    done = _done(log)
-    shared = {name: SharedTrialData(trial_data(X, y, kind))
-              for name, (X, y) in load_datasets(kind, max_rows).items()}
+    sets = load_datasets(kind, max_rows)
+    todo = _todo(configs, list(sets), log, default_space(SPACE_TASK[kind]))
+    print(f"{kind}: {len(configs)} candidates, {len(todo)} evaluations to do", flush=True)
+    shared = {name: SharedTrialData(trial_data(X, y, kind)) for name, (X, y) in sets.items()}
     try:
         with WorkerPool(1, 1, 2000, preload=PRELOAD) as pool, open(log, "a") as fh:
-            for index, config in enumerate(configs):
-                for name, data in shared.items():
-                    if (index, name) in done:
-                        continue
-                    pool.submit(evaluate_config, data.path, config, seed=0, time_limit=time_limit)
-                    result = _wait(pool)
-                    fh.write(json.dumps(_row(index, name, result)) + "\n")
-                    fh.flush()
-                print(f"{kind}: candidate {index + 1}/{len(configs)} done", flush=True)
+            for done, (index, name) in enumerate(todo, 1):
+                pool.submit(measured_evaluation, shared[name].path, configs[index], cpu_cap,
+                            time_limit=time_limit)
+                row = _row(index, name, _wait(pool), cpu_cap)
+                fh.write(json.dumps(row) + "\n")
+                fh.flush()
+                if done % 18 == 0 or done == len(todo):
+                    print(f"{time.strftime('%H:%M:%S')} {kind}: {done}/{len(todo)} "
+                          f"(candidate {index})", flush=True)
     finally:
         for data in shared.values():
             data.close()
@@ -182,20 +250,26 @@ def _wait(pool: WorkerPool) -> Any:
 # selection
 
 
-def regret_table(log: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(regret, seconds) tables, candidates x datasets, over complete candidates only."""
-    rows = pd.DataFrame([json.loads(line) for line in log.read_text().splitlines() if line.strip()])
-    loss = rows.pivot_table(index="candidate", columns="dataset", values="loss", aggfunc="first",
-                            dropna=False)
-    seconds = rows.pivot_table(index="candidate", columns="dataset", values="seconds")
-    complete = seconds.notna().all(axis=1)
-    loss, seconds = loss.loc[complete], seconds.loc[complete]
+def regret_table(log: Path, cpu_cap: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(regret, CPU seconds) tables, candidates x datasets, over complete candidates only.
+
+    The cost of a pair is its measured CPU seconds, or its wall seconds for rows of the
+    first build, which did not measure CPU (an upper bound: one thread).
+    """
+    rows = read_evals(log)
+    rows["cost"] = rows["cpu"].astype(float).fillna(rows["seconds"].astype(float))
+    too_slow = rows["cpu"].astype(float) > cpu_cap
+    rows["loss"] = rows["loss"].astype(float).where(~too_slow)
+    loss = rows.pivot(index="candidate", columns="dataset", values="loss")
+    cost = rows.pivot(index="candidate", columns="dataset", values="cost")
+    complete = cost.notna().all(axis=1)
+    loss, cost = loss.loc[complete], cost.loc[complete]
     best, ref = loss.min(), loss.median()
     regret = ((loss - best) / (ref - best).where(ref > best, 1.0)).clip(0.0, 1.0)
-    return regret.fillna(1.0), seconds
+    return regret.fillna(1.0), cost
 
 
-def greedy(regret: pd.DataFrame, seconds: pd.DataFrame, size: int) -> list[int]:
+def greedy(regret: pd.DataFrame, seconds: pd.DataFrame, size: int, verbose: bool = False) -> list[int]:
     """Greedy forward selection minimising the mean best-in-set regret."""
     chosen: list[int] = []
     current = pd.Series(1.0, index=regret.columns)
@@ -204,51 +278,105 @@ def greedy(regret: pd.DataFrame, seconds: pd.DataFrame, size: int) -> list[int]:
         rest = regret.index.difference(chosen)
         gain = regret.loc[rest].clip(upper=current, axis=1).mean(axis=1)
         key = pd.DataFrame({"gain": gain, "own": own[rest], "cost": cost[rest]})
-        pick = int(key.sort_values(["gain", "own", "cost"]).index[0])
+        pick = int(key.sort_values(["gain", "own", "cost"], kind="stable").index[0])
         if key.loc[pick, "gain"] >= current.mean() and key.loc[pick, "own"] >= USELESS:
             break   # adds nothing and is worse than the median config almost everywhere
         chosen.append(pick)
         current = np.minimum(current, regret.loc[pick])
-        print(f"  + candidate {pick}: mean best-in-set regret {current.mean():.4f}")
+        if verbose:
+            print(f"  + candidate {pick}: mean best-in-set regret {current.mean():.4f}")
     return chosen
 
 
-def select(out: Path, size: int) -> dict:
+def _usable(out: Path, kind: str, cpu_cap: float) -> tuple[list[dict], pd.DataFrame, pd.DataFrame]:
+    """Candidates, and regret/cost tables restricted to candidates valid in the space."""
+    configs = json.loads((out / f"{kind}_candidates.json").read_text())
+    regret, cost = regret_table(out / f"{kind}_evals.jsonl", cpu_cap)
+    space = default_space(SPACE_TASK[kind])
+    valid = [i for i in regret.index if space.is_valid(configs[i])]
+    print(f"{kind}: {len(regret)} complete candidates x {regret.shape[1]} datasets; "
+          f"{len(regret) - len(valid)} not valid in the current space, left out")
+    return configs, regret.loc[valid], cost.loc[valid]
+
+
+def select(out: Path, size: int, cpu_cap: float) -> dict:
     """The portfolio entries of both kinds, cheapest first."""
-    result: dict[str, Any] = {"format": 1, "built_by": "benchmarks/portfolio/build.py"}
-    for kind in ("classification", "regression"):
-        configs = json.loads((out / f"{kind}_candidates.json").read_text())
-        regret, seconds = regret_table(out / f"{kind}_evals.jsonl")
+    result: dict[str, Any] = {"format": 1, "built_by": "benchmarks/portfolio/build.py",
+                              "seconds": "mean CPU seconds of 3-fold CV on <= 800 rows"}
+    for kind in KINDS:
+        configs, regret, cost = _usable(out, kind, cpu_cap)
         space = default_space(SPACE_TASK[kind])
-        valid = [i for i in regret.index if space.is_valid(configs[i])]
-        print(f"{kind}: {len(regret)} complete candidates x {regret.shape[1]} datasets; "
-              f"{len(regret) - len(valid)} no longer valid in the current space, left out")
-        picks = greedy(regret.loc[valid], seconds.loc[valid], size)
+        picks = greedy(regret, cost, size, verbose=True)
         entries = [{"algorithm": space.choice(configs[i]), "config": configs[i],
-                    "seconds": round(float(seconds.loc[i].mean()), 3),
+                    "seconds": round(float(cost.loc[i].mean()), 3),
                     "mean_regret": round(float(regret.loc[i].mean()), 4)} for i in picks]
         result[kind] = sorted(entries, key=lambda e: e["seconds"])
         result[f"{kind}_datasets"] = list(regret.columns)
     return result
 
 
+# ---------------------------------------------------------------------------------------
+# report
+
+
+def _set_regret(regret: pd.DataFrame, picks: list[int]) -> float:
+    return float(regret.loc[picks].min().mean())
+
+
+def _indices(configs: list[dict], wanted: list[dict], regret: pd.DataFrame) -> list[int]:
+    return [i for i in regret.index if configs[i] in wanted]
+
+
+def leave_one_out(regret: pd.DataFrame, cost: pd.DataFrame, size: int) -> float:
+    """Mean over datasets of the held-out regret of a set selected on the others."""
+    held = [regret.loc[greedy(regret.drop(columns=d), cost.drop(columns=d), size), d].min()
+            for d in regret.columns]
+    return float(np.mean(held))
+
+
+def report(out: Path, size: int, cpu_cap: float) -> None:
+    """Print the in-sample and leave-one-dataset-out tables (markdown)."""
+    built = json.loads(TARGET.read_text())
+    print("| kind | set | configs | CPU s | in-sample regret | leave-one-dataset-out |")
+    print("|---|---|---|---|---|---|")
+    for kind in KINDS:
+        configs, regret, cost = _usable(out, kind, cpu_cap)
+        space = default_space(SPACE_TASK[kind])
+        defaults = [space.restrict(include=[n]).default() for n in space.algorithms]
+        sets = {"naive (defaults, cost <= 2)": _indices(configs, naive_portfolio(space), regret),
+                "all defaults": _indices(configs, defaults, regret),
+                "built": _indices(configs, [e["config"] for e in built[kind]], regret)}
+        for name, picks in sets.items():
+            lodo = leave_one_out(regret, cost, len(picks)) if name == "built" else None
+            print(f"| {kind} | {name} | {len(picks)} | {cost.loc[picks].mean(axis=1).sum():.1f} "
+                  f"| {_set_regret(regret, picks):.3f} | "
+                  f"{'(fixed set)' if lodo is None else f'{lodo:.3f}'} |")
+        for k in (4, 8, 11, 16, size):
+            print(f"| {kind} | greedy, first {k} | {k} | | "
+                  f"{_set_regret(regret, greedy(regret, cost, k)):.3f} "
+                  f"| {leave_one_out(regret, cost, k):.3f} |")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=["evaluate", "select"])
-    parser.add_argument("--kind", choices=list(SPACE_TASK), default="classification")
-    parser.add_argument("--n-random", type=int, default=40)
-    parser.add_argument("--max-rows", type=int, default=1000)
-    parser.add_argument("--time-limit", type=float, default=10.0)
+    parser.add_argument("step", choices=["evaluate", "select", "report"])
+    parser.add_argument("--kind", choices=KINDS, default="classification")
+    parser.add_argument("--n-random", type=int, default=30)
+    parser.add_argument("--max-rows", type=int, default=800)
+    parser.add_argument("--time-limit", type=float, default=60.0, help="wall seconds (backstop)")
+    parser.add_argument("--cpu-cap", type=float, default=8.0, help="CPU seconds per evaluation")
     parser.add_argument("--size", type=int, default=24)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if args.step == "evaluate":
         tic = time.process_time()
-        evaluate(args.kind, args.n_random, args.max_rows, args.time_limit, args.out)
+        evaluate(args.kind, args.n_random, args.max_rows, args.time_limit, args.cpu_cap, args.out)
         print(f"parent CPU {time.process_time() - tic:.0f} s", flush=True)
-    else:
-        TARGET.write_text(json.dumps(select(args.out, args.size), indent=1) + "\n")
+    elif args.step == "select":
+        TARGET.write_text(json.dumps(select(args.out, args.size, args.cpu_cap), indent=1) + "\n")
         print(f"wrote {TARGET}")
+    else:
+        report(args.out, args.size, args.cpu_cap)
 
 
 if __name__ == "__main__":

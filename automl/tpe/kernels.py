@@ -117,12 +117,12 @@ def truncnorm_sample(mu: np.ndarray, sigma: np.ndarray, low: np.ndarray | float,
     """
     arrays = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (mu, sigma, low, high)))
     mu, sigma, low, high = (a.ravel() for a in arrays)
-    out = rng.normal(mu, sigma)
+    out = mu + sigma * rng.standard_normal(mu.size)
     todo = np.flatnonzero((out < low) | (out > high))
     for _ in range(64):
         if todo.size == 0:
             break
-        out[todo] = rng.normal(mu[todo], sigma[todo])
+        out[todo] = mu[todo] + sigma[todo] * rng.standard_normal(todo.size)
         todo = todo[(out[todo] < low[todo]) | (out[todo] > high[todo])]
     out[todo] = rng.uniform(low[todo], high[todo])  # practically unreachable
     return out.reshape(arrays[0].shape)

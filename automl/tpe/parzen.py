@@ -32,8 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from automl.tpe.kernels import (categorical_log_hit_miss, categorical_mass, categorical_probs,
-                                categorical_sample, normal_mass, truncnorm_sample)
+from automl.tpe.kernels import categorical_mass, categorical_sample, normal_mass, truncnorm_sample
 
 __all__ = ["Dim", "ParzenEstimator", "bandwidths", "categorical_smoothing", "logsumexp", "pick"]
 
@@ -181,6 +180,9 @@ class _Layout(NamedTuple):
     centre: np.ndarray
     cont: np.ndarray
     disc: np.ndarray
+    disc_log: np.ndarray
+    disc_lowest: np.ndarray
+    disc_highest: np.ndarray
     n_choices: np.ndarray
     exploration: np.ndarray
 
@@ -192,10 +194,13 @@ def _layout(dims: tuple[Dim, ...]) -> _Layout:
     categorical = [j for j, d in enumerate(dims) if d.kind == "cat"]
     low = np.array([dims[j].low for j in numeric])
     high = np.array([dims[j].high for j in numeric])
+    ints = [dims[j] for j in numeric if dims[j].kind == "int"]
+    ends = np.array([d.integers(np.array([d.low, d.high])) for d in ints]).reshape(-1, 2)
     is_int = np.array([dims[j].kind == "int" for j in numeric], dtype=bool)
     return _Layout(numeric, categorical, low, high, high - low, 0.5 * (low + high),
                    np.flatnonzero(~is_int), np.flatnonzero(is_int),
-                   np.array([dims[j].n_choices for j in categorical], dtype=float),
+                   np.array([d.log for d in ints], dtype=bool), ends[:, 0], ends[:, 1],
+                   np.array([dims[j].n_choices for j in categorical], dtype=np.int64),
                    np.array([dims[j].exploration for j in categorical], dtype=float))
 
 
@@ -227,6 +232,10 @@ def logsumexp(joint: np.ndarray) -> np.ndarray:
 class ParzenEstimator:
     """A mixture with one product kernel per observation and a prior component.
 
+    One estimator can also hold several mixtures over the same columns (*blocks*, see
+    :meth:`stacked`), typically the good and the bad trials of a split: their kernels are
+    prepared and evaluated in one vectorised pass, which is what keeps a decision cheap.
+
     Parameters
     ----------
     observations : array of shape (n, len(dims))
@@ -242,7 +251,8 @@ class ParzenEstimator:
     Attributes
     ----------
     weights : ndarray of shape (n + 1,)
-        Mixture weights; the last one is the prior's.
+        Mixture weights; the last one is the prior's (each block's weights sum to one,
+        its prior last).
     mus, sigmas : ndarray of shape (n + 1, n_numeric)
         Kernel centres and widths of the numeric columns, per component.
     probs : list of ndarray of shape (n + 1, n_choices)
@@ -257,61 +267,115 @@ class ParzenEstimator:
 
     def __init__(self, observations: np.ndarray, dims: Sequence[Dim],
                  prior_weight: float = 1.0, weights: np.ndarray | None = None) -> None:
-        obs = np.asarray(observations, dtype=float).reshape(-1, len(dims))
-        n = len(obs)
+        self._build(dims, [(observations, weights)], prior_weight, merge=False)
+
+    @classmethod
+    def stacked(cls, blocks: Sequence[tuple[np.ndarray, np.ndarray | None]],
+                dims: Sequence[Dim], prior_weight: float = 1.0) -> "ParzenEstimator":
+        """Several mixtures over the same columns, one per ``(observations, weights)`` block.
+
+        Each block is the mixture ``ParzenEstimator(observations, dims, prior_weight,
+        weights)`` would build; :meth:`log_pdfs` evaluates all of them at once and
+        :meth:`sample` draws from one. Without numeric columns, equal observations of a
+        block share one component (their weights add up): the same mixture, fewer terms.
+
+        Examples
+        --------
+        >>> dims = [Dim.continuous(0.0, 1.0)]
+        >>> pe = ParzenEstimator.stacked([(np.array([[0.1]]), None),
+        ...                               (np.array([[0.8], [0.9]]), None)], dims)
+        >>> pe.log_pdfs(np.array([[0.1]])).shape
+        (2, 1)
+        """
+        estimator = cls.__new__(cls)
+        estimator._build(dims, blocks, prior_weight, merge=True)
+        return estimator
+
+    def _build(self, dims: Sequence[Dim], blocks: Sequence[tuple[np.ndarray, np.ndarray | None]],
+               prior_weight: float, merge: bool) -> None:
         self.dims = list(dims)
-        lay = _layout(tuple(self.dims))
+        lay = self._lay = _layout(tuple(self.dims))
         self.numeric, self.categorical = lay.numeric, lay.categorical
-        self._low, self._high, self._n_choices = lay.low, lay.high, lay.n_choices
-        self._cont, self._disc = lay.cont, lay.disc
-        mixture = np.ones(n + 1)
-        if weights is not None:
-            mixture[:n] = weights
-        mixture[n] = prior_weight if n else 1.0
-        self.weights = mixture / mixture.sum()
-        self.mus = np.empty((n + 1, len(lay.numeric)))
-        self.mus[:n] = obs[:, lay.numeric]
-        self.mus[n] = lay.centre
+        merged = [self._merged(np.asarray(o, dtype=float).reshape(-1, len(dims)), w, merge)
+                  for o, w in blocks]
+        sizes = np.array([len(o) + 1 for o, _, _ in merged])
+        self._starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        total = int(sizes.sum())
+        self.weights = np.empty(total)
+        self.mus = np.empty((total, len(lay.numeric)))
         self.sigmas = np.empty_like(self.mus)
-        self.sigmas[:n] = bandwidths(self.mus[:n], lay.low, lay.high)
-        self.sigmas[n] = lay.widths
-        self._beta = np.array([categorical_smoothing(n, int(k), e)
-                               for k, e in zip(lay.n_choices, lay.exploration)])
-        self._observed = np.full((n + 1, len(lay.categorical)), -1, dtype=int)
-        self._observed[:n] = obs[:, lay.categorical]
+        self._observed = np.full((total, len(lay.categorical)), -1, dtype=np.int64)
+        self._beta = np.empty((total, len(lay.categorical)))
+        for (values, weights, n_obs), start in zip(merged, self._starts):
+            self._fill(int(start), values, weights, n_obs, prior_weight)
         self._prepare_log_pdf()
+
+    def _merged(self, obs: np.ndarray, weights: np.ndarray | None,
+                merge: bool) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """Without numeric columns, equal rows are equal kernels: one component each.
+
+        Returns the distinct rows, their summed weights, and the number of observations.
+        """
+        n = len(obs)
+        if not merge or self._lay.numeric or n < 2:
+            return obs, weights, n
+        radix = np.cumprod(np.r_[1, self._lay.n_choices[:-1]])
+        keys = obs.astype(np.int64) @ radix
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        return obs[first], np.bincount(inverse, weights, minlength=len(first)), n
+
+    def _fill(self, start: int, obs: np.ndarray, weights: np.ndarray | None, n_obs: int,
+              prior_weight: float) -> None:
+        """One block's components: its (distinct) observations, then its prior."""
+        lay, n = self._lay, len(obs)
+        stop = start + n
+        mixture = self.weights[start:stop + 1]
+        mixture[:n] = 1.0 if weights is None else weights
+        mixture[n] = prior_weight if n else 1.0
+        mixture /= mixture.sum()
+        self.mus[start:stop] = obs[:, lay.numeric]
+        self.mus[stop] = lay.centre
+        self.sigmas[start:stop] = bandwidths(self.mus[start:stop], lay.low, lay.high)
+        self.sigmas[stop] = lay.widths
+        self._observed[start:stop] = obs[:, lay.categorical]
+        smoothing = np.minimum(1.0, lay.exploration / math.sqrt(n_obs + 1))
+        self._beta[start:stop + 1] = np.where(lay.n_choices > 1, smoothing, 1.0)
 
     @property
     def probs(self) -> list[np.ndarray]:
-        return [categorical_probs(self._observed[:, i], int(self._n_choices[i]), self._beta[i])
-                for i in range(len(self.categorical))]
+        out = []
+        for i, k in enumerate(self._lay.n_choices):
+            observed, beta = self._observed[:, i], self._beta[:, i:i + 1]
+            probs = np.repeat(beta / k, k, axis=1)
+            rows = np.flatnonzero(observed >= 0)
+            probs[rows, observed[rows]] += 1.0 - beta[rows, 0]
+            probs[observed < 0] = 1.0 / k
+            out.append(probs)
+        return out
 
     def _prepare_log_pdf(self) -> None:
-        """Precompute what does not depend on the points: the kernels' normalisers."""
-        self._inv_sigma = 1.0 / self.sigmas
-        self._log_weights = np.log(self.weights)
-        base = np.zeros(len(self.weights))
-        if self.numeric:
-            base -= np.log(normal_mass((self._low - self.mus) * self._inv_sigma,
-                                       (self._high - self.mus) * self._inv_sigma)).sum(axis=1)
-            base -= (np.log(self.sigmas[:, self._cont]) + _LOG_SQRT_2PI).sum(axis=1)
-        self._base = base + self._prepare_categorical()
-
-    def _prepare_categorical(self) -> np.ndarray:
-        """Per-component sum of the categorical "miss" log-probabilities; keep the "hit" bonus.
+        """Precompute what does not depend on the points: the kernels' normalisers.
 
         An Aitchison-Aitken kernel gives one log-probability to its own category and
         another to all the rest, so the categorical part of a log-kernel is a constant per
         component plus a bonus for every column where the point matches the component.
         """
-        pairs = [categorical_log_hit_miss(int(k), b) for k, b in zip(self._n_choices, self._beta)]
-        hit = np.array([p[0] for p in pairs])
-        miss = np.tile(np.array([p[1] for p in pairs]), (len(self.weights), 1))
-        self._cat_bonus = hit - miss[0] if pairs else hit
-        prior = self._observed < 0  # the prior's kernels are uniform
-        uniform = np.array([-math.log(k) for k in self._n_choices])
-        miss[prior] = np.broadcast_to(uniform, miss.shape)[prior]
-        return miss.sum(axis=1)
+        lay = self._lay
+        self._inv_sigma = 1.0 / self.sigmas
+        self._log_weights = np.log(self.weights)
+        base = np.zeros(len(self.weights))
+        if self.numeric:
+            base -= np.log(normal_mass((lay.low - self.mus) * self._inv_sigma,
+                                       (lay.high - self.mus) * self._inv_sigma)).sum(axis=1)
+            base -= (np.log(self.sigmas[:, lay.cont]) + _LOG_SQRT_2PI).sum(axis=1)
+        if self.categorical:
+            spread = self._beta / lay.n_choices
+            miss = np.log(spread)
+            self._cat_bonus = np.log(spread + (1.0 - self._beta)) - miss
+            prior = self._observed < 0  # the prior's kernels are uniform
+            miss[prior] = np.broadcast_to(-np.log(lay.n_choices), miss.shape)[prior]
+            base += miss.sum(axis=1)
+        self._base = base
 
     def allowed_mass(self, allowed: Mapping[int, np.ndarray] | None) -> np.ndarray:
         """Probability that each component draws categories permitted by ``allowed``.
@@ -323,62 +387,99 @@ class ParzenEstimator:
         for i, j in enumerate(self.categorical):
             mask = None if allowed is None else allowed.get(j)
             if mask is not None:
-                mass = mass * categorical_mass(self._observed[:, i], int(self._n_choices[i]),
-                                               self._beta[i], mask)
+                mass = mass * categorical_mass(self._observed[:, i], int(self._lay.n_choices[i]),
+                                               self._beta[:, i], mask)
         return mass
 
     def sample(self, rng: np.random.Generator, size: int,
-               allowed: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
-        """Draw ``size`` points, each from one component chosen by weight.
+               allowed: Mapping[int, np.ndarray] | None = None, block: int = 0) -> np.ndarray:
+        """Draw ``size`` points from one block, each from one component chosen by weight.
 
         ``allowed`` maps a categorical column to a boolean mask of permitted
         categories: the mixture is then conditioned on that column being permitted.
         """
-        components = pick(rng, self.weights * self.allowed_mass(allowed), size)
-        return self.sample_components(rng, components, allowed)
+        start = self._starts[block]
+        stop = self._starts[block + 1] if block + 1 < len(self._starts) else len(self.weights)
+        weights = self.weights[start:stop]
+        if allowed:
+            weights = weights * self.allowed_mass(allowed)[start:stop]
+        return self.sample_components(rng, start + pick(rng, weights, size), allowed)
 
     def sample_components(self, rng: np.random.Generator, components: np.ndarray,
                           allowed: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
-        """One point from each given component (index ``n`` is the prior)."""
+        """One point from each given component (the last of a block is its prior)."""
+        lay = self._lay
         out = np.empty((len(components), len(self.dims)))
         if self.numeric:
             z = truncnorm_sample(self.mus[components], self.sigmas[components],
-                                 self._low, self._high, rng)
-            for i, j in enumerate(self.numeric):
-                out[:, j] = self.dims[j].snap(z[:, i])
-        for i, j in enumerate(self.categorical):
-            out[:, j] = categorical_sample(self._observed[components, i], int(self._n_choices[i]),
-                                           self._beta[i], rng,
-                                           None if allowed is None else allowed.get(j))
+                                 lay.low, lay.high, rng)
+            out[:, self.numeric] = self._snap(z)
+        if self.categorical:
+            observed, beta = self._observed[components], self._beta[components]
+            keep = np.where(observed >= 0, 1.0 - beta, 0.0)
+            fresh = rng.integers(0, lay.n_choices, size=observed.shape)
+            out[:, self.categorical] = np.where(rng.uniform(size=keep.shape) < keep,
+                                                observed, fresh)
+            for i, j in enumerate(self.categorical):
+                mask = None if allowed is None else allowed.get(j)
+                if mask is not None:
+                    out[:, j] = categorical_sample(observed[:, i], int(lay.n_choices[i]),
+                                                   beta[:, i], rng, mask)
         return out
 
-    def log_kernels(self, points: np.ndarray) -> np.ndarray:
-        """Log-density of each point under each component, shape ``(m, n + 1)``.
+    def _snap(self, z: np.ndarray) -> np.ndarray:
+        """Internal-scale values of the nearest valid values (integers rounded), all columns."""
+        lay = self._lay
+        z = np.clip(z, lay.low, lay.high)
+        if lay.disc.size:
+            z[:, lay.disc] = self._integers_z(z[:, lay.disc])[0]
+        return z
 
-        Mixture weights are left out; the last column is the prior's.
+    def _integers_z(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For integer columns: the nearest integers' internal values and their cells' edges."""
+        lay = self._lay
+        values = z.copy()
+        values[..., lay.disc_log] = np.exp(values[..., lay.disc_log])
+        k = np.clip(np.round(values), lay.disc_lowest, lay.disc_highest)
+        edges = np.stack([k, k - 0.5, k + 0.5])
+        edges[..., lay.disc_log] = np.log(edges[..., lay.disc_log])
+        return edges[0], edges[1], edges[2]
+
+    def log_kernels(self, points: np.ndarray) -> np.ndarray:
+        """Log-density of each point under each component, shape ``(m, n_components)``.
+
+        Mixture weights are left out; the last column of each block is its prior's.
         """
+        lay = self._lay
         points = np.asarray(points, dtype=float)
-        joint = np.tile(self._base, (len(points), 1))
+        joint = np.empty((len(points), len(self._base)))
+        joint[:] = self._base
         numeric = points[:, self.numeric]
-        if self._cont.size:
-            cont = self._cont
-            u = (numeric[:, None, cont] - self.mus[:, cont]) * self._inv_sigma[:, cont]
+        if lay.cont.size:
+            u = (numeric[:, None, lay.cont] - self.mus[:, lay.cont]) * self._inv_sigma[:, lay.cont]
             joint -= 0.5 * np.einsum("cmd,cmd->cm", u, u)
-        if self._disc.size:
-            joint += self._discrete_log_mass(numeric).sum(axis=2)
+        if lay.disc.size:
+            joint += self._discrete_log_mass(numeric[:, lay.disc])
         if self.categorical:
             same = points[:, None, self.categorical] == self._observed[None, :, :]
-            joint += same @ self._cat_bonus
+            joint += np.einsum("mcj,cj->mc", same, self._cat_bonus)
         return joint
 
-    def log_pdf(self, points: np.ndarray) -> np.ndarray:
-        """Log mixture density of each row of ``points`` (shape ``(m, len(dims))``)."""
-        return logsumexp(self.log_kernels(points) + self._log_weights)
+    def log_pdfs(self, points: np.ndarray) -> np.ndarray:
+        """Log density of each block's mixture at each point, shape ``(n_blocks, m)``."""
+        joint = self.log_kernels(points) + self._log_weights
+        top = np.maximum.reduceat(joint, self._starts, axis=1)
+        sizes = np.diff(np.append(self._starts, joint.shape[1]))
+        sums = np.add.reduceat(np.exp(joint - np.repeat(top, sizes, axis=1)), self._starts, axis=1)
+        return (top + np.log(sums)).T
 
-    def _discrete_log_mass(self, numeric: np.ndarray) -> np.ndarray:
-        """Un-normalised log-masses of the integer cells, shape (points, components, ints)."""
-        cells = [self.dims[self.numeric[i]].cells(numeric[:, i]) for i in self._disc]
-        lo = np.stack([c[0] for c in cells], axis=1)[:, None, :]
-        hi = np.stack([c[1] for c in cells], axis=1)[:, None, :]
-        mu, inv = self.mus[:, self._disc], self._inv_sigma[:, self._disc]
-        return np.log(normal_mass((lo - mu) * inv, (hi - mu) * inv))
+    def log_pdf(self, points: np.ndarray) -> np.ndarray:
+        """Log mixture density (of the first block) at each row of ``points``."""
+        return self.log_pdfs(points)[0]
+
+    def _discrete_log_mass(self, ints: np.ndarray) -> np.ndarray:
+        """Un-normalised log-masses of the integer cells, summed over the integer columns."""
+        _, lo, hi = self._integers_z(ints)
+        mu, inv = self.mus[:, self._lay.disc], self._inv_sigma[:, self._lay.disc]
+        mass = normal_mass((lo[:, None, :] - mu) * inv, (hi[:, None, :] - mu) * inv)
+        return np.log(mass).sum(axis=2)

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from automl.space import Choice, Space
-from automl.tpe.acquisition import N_CANDIDATES, Density, select
+from automl.tpe.acquisition import N_CANDIDATES, select, select_split
 from automl.tpe.base import BaseSampler, sample_restricted
 from automl.tpe.history import Rows
 from automl.tpe.mixture import TreeMixture
@@ -192,10 +192,10 @@ class TPESampler(BaseSampler):
         good, bad = split(losses, self._codes[rows.ids])
         weights = good_weights(losses, good, bad)
         if self.joint_subtree:
-            below: Density = TreeMixture(group, self._rows, rows.ids[good], self.prior_weight,
-                                         weights)
-            above: Density = TreeMixture(group, self._rows, rows.ids[bad], self.prior_weight)
-        else:
-            below = ParzenEstimator(rows.values[good], group.dims, self.prior_weight, weights)
-            above = ParzenEstimator(rows.values[bad], group.dims, self.prior_weight)
-        return select(below, above, rng, self.n_candidates, masks)
+            below = TreeMixture(group, self._rows, rows.ids[good], self.prior_weight, weights)
+            above = TreeMixture(group, self._rows, rows.ids[bad], self.prior_weight)
+            return select(below, above, rng, self.n_candidates, masks)
+        values = rows.values
+        pair = ParzenEstimator.stacked([(values[good], weights), (values[bad], None)],
+                                       group.dims, self.prior_weight)
+        return select_split(pair, rng, self.n_candidates, masks)

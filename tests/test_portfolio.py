@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import warnings
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from automl.estimators import AutoClassifier, AutoRegressor
@@ -19,7 +23,7 @@ def test_the_built_in_portfolio_is_valid_in_the_default_space_and_cheapest_first
         warnings.simplefilter("error")
         configs = load_portfolio(space, task)
     entries = portfolio_entries(task)
-    assert len(configs) == len(entries) and len(configs) >= 8
+    assert len(configs) == len(entries) and 16 <= len(configs) <= 32     # issue 9's size
     assert all(space.is_valid(c) for c in configs)
     seconds = {json.dumps(e["config"], sort_keys=True): e["seconds"] for e in entries}
     times = [seconds[json.dumps(c, sort_keys=True)] for c in configs]
@@ -90,3 +94,49 @@ def test_the_estimators_start_from_the_portfolio():
     clf = AutoClassifier(random_state=0)
     first = clf._sampler(only, "binary", 0).suggest()
     assert only.choice(first) == "naive_bayes" and only.is_valid(first)
+
+
+# ---------------------------------------------------------------------------------------
+# the build script (benchmarks/portfolio/build.py): selection rule and resumable candidates
+
+
+@pytest.fixture(scope="module")
+def build():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "portfolio" / "build.py"
+    spec = importlib.util.spec_from_file_location("portfolio_build", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_greedy_prefers_a_generalist_then_complements_and_stops_when_nothing_helps(build):
+    regret = pd.DataFrame([[0, 0, 1, 1], [1, 1, 0, 0], [0.3] * 4, [1, 1, 1, 1]],
+                          index=[10, 11, 12, 13], columns=list("abcd"), dtype=float)
+    seconds = pd.DataFrame([[5.0] * 4, [1.0] * 4, [2.0] * 4, [0.1] * 4],
+                           index=regret.index, columns=regret.columns)
+    picks = build.greedy(regret, seconds, size=10)
+    assert picks == [12, 11, 10]          # 11 before 10: equal gain and regret, cheaper
+    assert regret.loc[picks].min().max() == 0.0
+    assert build.greedy(regret, seconds, size=2) == [12, 11]
+
+
+def test_leave_one_dataset_out_exposes_specialists_that_do_not_transfer(build):
+    rows = np.vstack([1.0 - np.eye(4), np.full((1, 4), 0.2)])   # 4 specialists, 1 generalist
+    regret = pd.DataFrame(rows, columns=list("abcd"))
+    seconds = regret * 0 + 1.0
+    in_sample = regret.loc[build.greedy(regret, seconds, 5)].min().mean()
+    assert in_sample == 0.0
+    assert build.leave_one_out(regret, seconds, 3) == pytest.approx(0.2)
+
+
+def test_stored_candidates_keep_their_indices_and_are_only_extended(build):
+    space = default_space("binary")
+    first = build.candidates("classification", 3)
+    stored = json.loads(json.dumps(first))
+    knn = next(i for i, c in enumerate(stored) if space.choice(c) == "knn")
+    stored[knn]["model"]["knn"]["unknown_parameter"] = 1        # the space changed since
+    assert not space.is_valid(stored[knn])
+    extended = build.candidates("classification", 5, stored=stored)
+    assert extended[:len(stored)] == stored
+    assert extended[len(stored):] == [first[knn]] + build.candidates("classification", 5)[-2:]
+    assert build.candidates("classification", 5, stored=extended) == extended

@@ -17,7 +17,8 @@ Three steps; ``evaluate`` is resumable:
     only a generous backstop. One JSON line per (candidate, dataset) is appended to
     ``<kind>_evals.jsonl``; the last line of a pair wins. A rerun skips the finished
     pairs and re-evaluates the pairs whose last line is a wall-clock ``timeout`` (it may
-    have been starvation), those first.
+    have been starvation), those first; ``--remeasure`` also re-evaluates the rows of the
+    first build (8 s wall limit, no CPU seconds) after the missing pairs.
 ``select``
     Per dataset, each candidate's loss is normalised to a regret in [0, 1]:
     ``(loss - best) / (median - best)``, clipped, 1 for a failed one or one above the CPU
@@ -187,14 +188,19 @@ def read_evals(log: Path) -> pd.DataFrame:
     return rows.drop_duplicates(["candidate", "dataset"], keep="last").reset_index(drop=True)
 
 
-def _todo(configs: list[dict], datasets: list[str], log: Path, space: Any) -> list[tuple[int, str]]:
-    """Pairs to evaluate: wall-clock timeouts first (maybe starved), then the missing ones."""
+def _todo(configs: list[dict], datasets: list[str], log: Path, space: Any,
+          remeasure: bool = False) -> list[tuple[int, str]]:
+    """Pairs to evaluate: wall-clock timeouts first (maybe starved), then the missing ones,
+    then (``remeasure``) the valid pairs of the first build, which has no CPU seconds."""
     last = read_evals(log)
     status = {(int(r.candidate), r.dataset): r.status for r in last.itertuples()}
     retry = [pair for pair, s in status.items() if s == "timeout"]
     missing = [(i, name) for i, config in enumerate(configs) if space.is_valid(config)
                for name in datasets if (i, name) not in status]
-    return retry + missing
+    old = [(int(r.candidate), r.dataset) for r in last.itertuples()
+           if remeasure and pd.isna(r.cpu) and r.status != "timeout"
+           and space.is_valid(configs[int(r.candidate)])]
+    return retry + missing + old
 
 
 def _row(index: int, name: str, result: Any, cpu_cap: float) -> dict:
@@ -211,7 +217,7 @@ def _row(index: int, name: str, result: Any, cpu_cap: float) -> dict:
 
 
 def evaluate(kind: str, n_random: int, max_rows: int, time_limit: float, cpu_cap: float,
-             out: Path) -> None:
+             out: Path, remeasure: bool = False) -> None:
     """Evaluate every candidate on every dataset, appending to the checkpoint file."""
     out.mkdir(parents=True, exist_ok=True)
     stored_path = out / f"{kind}_candidates.json"
@@ -220,7 +226,7 @@ def evaluate(kind: str, n_random: int, max_rows: int, time_limit: float, cpu_cap
     stored_path.write_text(json.dumps(configs))
     log = out / f"{kind}_evals.jsonl"
     sets = load_datasets(kind, max_rows)
-    todo = _todo(configs, list(sets), log, default_space(SPACE_TASK[kind]))
+    todo = _todo(configs, list(sets), log, default_space(SPACE_TASK[kind]), remeasure)
     print(f"{kind}: {len(configs)} candidates, {len(todo)} evaluations to do", flush=True)
     shared = {name: SharedTrialData(trial_data(X, y, kind)) for name, (X, y) in sets.items()}
     try:
@@ -250,23 +256,28 @@ def _wait(pool: WorkerPool) -> Any:
 # selection
 
 
-def regret_table(log: Path, cpu_cap: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(regret, CPU seconds) tables, candidates x datasets, over complete candidates only.
+def loss_table(log: Path, cpu_cap: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(loss, cost) tables, candidates x datasets, over complete candidates only.
 
-    The cost of a pair is its measured CPU seconds, or its wall seconds for rows of the
-    first build, which did not measure CPU (an upper bound: one thread).
+    A failed pair, or one above ``cpu_cap`` CPU seconds, has a NaN loss. The cost of a
+    pair is its measured CPU seconds, or its wall seconds for rows of the first build,
+    which did not measure CPU (an upper bound: one thread).
     """
     rows = read_evals(log)
-    rows["cost"] = rows["cpu"].astype(float).fillna(rows["seconds"].astype(float))
-    too_slow = rows["cpu"].astype(float) > cpu_cap
-    rows["loss"] = rows["loss"].astype(float).where(~too_slow)
+    cpu = rows["cpu"].astype(float)
+    rows["cost"] = cpu.fillna(rows["seconds"].astype(float))
+    rows["loss"] = rows["loss"].astype(float).where(~(cpu > cpu_cap))
     loss = rows.pivot(index="candidate", columns="dataset", values="loss")
     cost = rows.pivot(index="candidate", columns="dataset", values="cost")
     complete = cost.notna().all(axis=1)
-    loss, cost = loss.loc[complete], cost.loc[complete]
+    return loss.loc[complete], cost.loc[complete]
+
+
+def regret_table(loss: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset ``(loss - best) / (median - best)`` clipped to [0, 1]; NaN loss -> 1."""
     best, ref = loss.min(), loss.median()
     regret = ((loss - best) / (ref - best).where(ref > best, 1.0)).clip(0.0, 1.0)
-    return regret.fillna(1.0), cost
+    return regret.fillna(1.0)
 
 
 def greedy(regret: pd.DataFrame, seconds: pd.DataFrame, size: int, verbose: bool = False) -> list[int]:
@@ -291,12 +302,12 @@ def greedy(regret: pd.DataFrame, seconds: pd.DataFrame, size: int, verbose: bool
 def _usable(out: Path, kind: str, cpu_cap: float) -> tuple[list[dict], pd.DataFrame, pd.DataFrame]:
     """Candidates, and regret/cost tables restricted to candidates valid in the space."""
     configs = json.loads((out / f"{kind}_candidates.json").read_text())
-    regret, cost = regret_table(out / f"{kind}_evals.jsonl", cpu_cap)
+    loss, cost = loss_table(out / f"{kind}_evals.jsonl", cpu_cap)
     space = default_space(SPACE_TASK[kind])
-    valid = [i for i in regret.index if space.is_valid(configs[i])]
-    print(f"{kind}: {len(regret)} complete candidates x {regret.shape[1]} datasets; "
-          f"{len(regret) - len(valid)} not valid in the current space, left out")
-    return configs, regret.loc[valid], cost.loc[valid]
+    valid = [i for i in loss.index if space.is_valid(configs[i])]
+    print(f"{kind}: {len(loss)} complete candidates x {loss.shape[1]} datasets; "
+          f"{len(loss) - len(valid)} not valid in the current space, left out")
+    return configs, regret_table(loss.loc[valid]), cost.loc[valid]
 
 
 def select(out: Path, size: int, cpu_cap: float) -> dict:
@@ -334,9 +345,9 @@ def leave_one_out(regret: pd.DataFrame, cost: pd.DataFrame, size: int) -> float:
     return float(np.mean(held))
 
 
-def report(out: Path, size: int, cpu_cap: float) -> None:
+def report(out: Path, size: int, cpu_cap: float, target: Path = TARGET) -> None:
     """Print the in-sample and leave-one-dataset-out tables (markdown)."""
-    built = json.loads(TARGET.read_text())
+    built = json.loads(target.read_text())
     print("| kind | set | configs | CPU s | in-sample regret | leave-one-dataset-out |")
     print("|---|---|---|---|---|---|")
     for kind in KINDS:
@@ -347,10 +358,10 @@ def report(out: Path, size: int, cpu_cap: float) -> None:
                 "all defaults": _indices(configs, defaults, regret),
                 "built": _indices(configs, [e["config"] for e in built[kind]], regret)}
         for name, picks in sets.items():
-            lodo = leave_one_out(regret, cost, len(picks)) if name == "built" else None
+            fixed = _set_regret(regret, picks)   # a fixed set is not fitted to the data
+            lodo = leave_one_out(regret, cost, len(picks)) if name == "built" else fixed
             print(f"| {kind} | {name} | {len(picks)} | {cost.loc[picks].mean(axis=1).sum():.1f} "
-                  f"| {_set_regret(regret, picks):.3f} | "
-                  f"{'(fixed set)' if lodo is None else f'{lodo:.3f}'} |")
+                  f"| {fixed:.3f} | {lodo:.3f} |")
         for k in (4, 8, 11, 16, size):
             print(f"| {kind} | greedy, first {k} | {k} | | "
                   f"{_set_regret(regret, greedy(regret, cost, k)):.3f} "
@@ -365,18 +376,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-rows", type=int, default=800)
     parser.add_argument("--time-limit", type=float, default=60.0, help="wall seconds (backstop)")
     parser.add_argument("--cpu-cap", type=float, default=8.0, help="CPU seconds per evaluation")
+    parser.add_argument("--remeasure", action="store_true",
+                        help="also re-evaluate the first build's rows (no CPU seconds)")
     parser.add_argument("--size", type=int, default=24)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--target", type=Path, default=TARGET, help="the portfolio JSON")
     args = parser.parse_args(argv)
     if args.step == "evaluate":
         tic = time.process_time()
-        evaluate(args.kind, args.n_random, args.max_rows, args.time_limit, args.cpu_cap, args.out)
+        evaluate(args.kind, args.n_random, args.max_rows, args.time_limit, args.cpu_cap, args.out,
+                 args.remeasure)
         print(f"parent CPU {time.process_time() - tic:.0f} s", flush=True)
     elif args.step == "select":
-        TARGET.write_text(json.dumps(select(args.out, args.size, args.cpu_cap), indent=1) + "\n")
-        print(f"wrote {TARGET}")
+        args.target.write_text(json.dumps(select(args.out, args.size, args.cpu_cap), indent=1)
+                               + "\n")
+        print(f"wrote {args.target}")
     else:
-        report(args.out, args.size, args.cpu_cap)
+        report(args.out, args.size, args.cpu_cap, args.target)
 
 
 if __name__ == "__main__":

@@ -368,6 +368,11 @@ class ParzenEstimator:
             base -= np.log(normal_mass((lay.low - self.mus) * self._inv_sigma,
                                        (lay.high - self.mus) * self._inv_sigma)).sum(axis=1)
             base -= (np.log(self.sigmas[:, lay.cont]) + _LOG_SQRT_2PI).sum(axis=1)
+            # -(x - mu)^2 / (2 sigma^2) expanded, so scoring is two matrix products
+            precision = self._inv_sigma[:, lay.cont] ** 2
+            centred = self.mus[:, lay.cont] * precision
+            base -= 0.5 * (centred * self.mus[:, lay.cont]).sum(axis=1)
+            self._quadratic, self._linear = -0.5 * precision.T, centred.T
         if self.categorical:
             spread = self._beta / lay.n_choices
             miss = np.log(spread)
@@ -456,22 +461,24 @@ class ParzenEstimator:
         joint[:] = self._base
         numeric = points[:, self.numeric]
         if lay.cont.size:
-            u = (numeric[:, None, lay.cont] - self.mus[:, lay.cont]) * self._inv_sigma[:, lay.cont]
-            joint -= 0.5 * np.einsum("cmd,cmd->cm", u, u)
+            x = numeric[:, lay.cont]
+            joint += (x * x) @ self._quadratic + x @ self._linear
         if lay.disc.size:
             joint += self._discrete_log_mass(numeric[:, lay.disc])
         if self.categorical:
             same = points[:, None, self.categorical] == self._observed[None, :, :]
-            joint += np.einsum("mcj,cj->mc", same, self._cat_bonus)
+            for start, stop in self._bounds():
+                joint[:, start:stop] += same[:, start:stop] @ self._cat_bonus[start]
         return joint
 
     def log_pdfs(self, points: np.ndarray) -> np.ndarray:
         """Log density of each block's mixture at each point, shape ``(n_blocks, m)``."""
         joint = self.log_kernels(points) + self._log_weights
-        top = np.maximum.reduceat(joint, self._starts, axis=1)
-        sizes = np.diff(np.append(self._starts, joint.shape[1]))
-        sums = np.add.reduceat(np.exp(joint - np.repeat(top, sizes, axis=1)), self._starts, axis=1)
-        return (top + np.log(sums)).T
+        return np.stack([logsumexp(joint[:, start:stop]) for start, stop in self._bounds()])
+
+    def _bounds(self) -> zip:
+        """``(start, stop)`` of each block's components."""
+        return zip(self._starts, np.append(self._starts[1:], len(self.weights)))
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:
         """Log mixture density (of the first block) at each row of ``points``."""

@@ -15,7 +15,8 @@ from automl.builder import describe_columns
 from automl.evaluate import TrialData, make_folds
 from automl.exceptions import NoSuccessfulTrialError
 from automl.scoring import get_metric
-from automl.search import SearchCallback, SearchSettings, _allowed_algorithms, portfolio, run_search
+from automl.budget import Budget, allowed_algorithms, full_duration
+from automl.search import SearchCallback, SearchSettings, portfolio, run_search
 from automl.space import Categorical, Choice, Component, Float, Space
 from automl.tpe import RandomSampler
 
@@ -187,15 +188,31 @@ def test_portfolio_puts_the_cheapest_defaults_first():
 
 
 def test_allowed_algorithms_keeps_to_those_whose_time_fits():
-    from automl.search import _Budget, _State
+    names = ["nb", "prior", "killer"]
+    assert allowed_algorithms({}, names, 10.0) is None
+    durations = {"nb": [1.0], "prior": [20.0]}
+    assert allowed_algorithms(durations, names, 10.0) == ["nb"]
+    assert allowed_algorithms(durations, names, 40.0) is None
+    assert allowed_algorithms(durations, names, 0.5) == []
+    assert allowed_algorithms(durations, names, None) is None
 
-    space = _space(prior=Component(_Prior, {}), killer=Component(KillsItsWorker, {}))
-    state = _State(_settings(), space, _Budget(None, 3, 1.5))
-    assert _allowed_algorithms(state, 10.0) is None
-    state.durations = {"nb": [1.0], "prior": [20.0]}
-    assert _allowed_algorithms(state, 10.0) == ["nb"]
-    assert _allowed_algorithms(state, 40.0) is None
-    assert _allowed_algorithms(state, 0.5) == []
+
+def test_pruned_trials_count_with_the_time_a_full_trial_would_take():
+    raced = {"status": "pruned", "duration": 3.0, "fold_scores": [0.7]}
+    halved = {"status": "pruned", "duration": 3.0, "fold_scores": [0.7] * 5, "stage": "subsample"}
+    assert full_duration(raced, 5) == pytest.approx(15.0)
+    assert full_duration(halved, 5, subsample_fraction=0.25) == pytest.approx(15.0)
+    assert full_duration({"status": "ok", "duration": 2.0, "fold_scores": [0.7]}, 5) == 2.0
+    assert full_duration({"status": "error", "duration": 2.0, "fold_scores": []}, 5) is None
+
+
+def test_the_budget_limits_a_trial_to_the_time_left_minus_its_refit():
+    assert Budget(None, 5, 1.25).trial_limit(cap=7.0) == 7.0
+    budget = Budget(20.0, 5, 1.25)
+    limit = budget.trial_limit(cap=None)
+    assert 0 < limit <= budget.left() - budget.reserve + 0.05
+    assert limit + budget.refit_estimate({"duration": limit}) <= budget.left() + 0.05
+    assert budget.trial_limit(cap=1.0) == 1.0
 
 
 class SlowFit(_Prior):

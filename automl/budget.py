@@ -26,9 +26,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["MARGIN", "Budget", "allowed_algorithms", "expected_time", "full_duration"]
+__all__ = ["MARGIN", "MIN_TRIAL", "Budget", "allowed_algorithms", "expected_time",
+           "full_duration"]
 
 MARGIN = 0.5        # seconds kept free at the end for shutting the pool down
+MIN_TRIAL = 0.5     # a trial (or a refit) is not started with less time than this
 
 
 class Budget:
@@ -44,6 +46,10 @@ class Budget:
         All rows / mean training-fold rows (a refit fits more rows than a fold).
     refit_factor : float, default=1.0
         > 1 keeps time to refit ensemble members too.
+    subsample_fraction : float, default=0.0
+        With successive halving, the share of training rows of the subsample stage: a
+        trial that went on to the full CV spent about ``1 / (1 + fraction)`` of its time
+        there, and only that part predicts its refit.
 
     Examples
     --------
@@ -55,8 +61,9 @@ class Budget:
     """
 
     def __init__(self, time_budget: float | None, n_folds: int, refit_scale: float,
-                 refit_factor: float = 1.0) -> None:
+                 refit_factor: float = 1.0, subsample_fraction: float = 0.0) -> None:
         self.refit_factor = refit_factor
+        self.subsample_fraction = subsample_fraction
         self.start = time.monotonic()
         self.deadline = math.inf if time_budget is None else self.start + time_budget
         self.refit_scale = refit_scale / max(n_folds, 1)
@@ -72,7 +79,10 @@ class Budget:
 
     def refit_estimate(self, record: dict) -> float:
         """Seconds to refit a trial's pipeline on all rows, from its CV duration."""
-        return 1.5 * record["duration"] * self.refit_scale + 0.5
+        duration = record["duration"]
+        if record.get("subsample_fold_scores"):
+            duration /= 1.0 + self.subsample_fraction
+        return 1.5 * duration * self.refit_scale + 0.5
 
     def trials_end_wallclock(self) -> float | None:
         """Wall-clock time (``time.time()``) by which running trials should stop folding."""
@@ -143,9 +153,9 @@ def full_duration(record: dict, n_folds: int, subsample_fraction: float = 1.0) -
     """Seconds the trial took, or would have taken over all folds if it was pruned.
 
     A trial pruned after ``k`` of ``n_folds`` folds is extrapolated to all folds; one
-    stopped after the subsample stage (``record["stage"] == "subsample"``), which scored
-    ``subsample_fraction`` of the rows, adds the full evaluation it skipped. None for a
-    trial whose time says nothing (errors, crashes).
+    stopped in the subsample stage (``record["stage"] == "subsample"``), which fitted
+    ``subsample_fraction`` of the rows, also adds the full evaluation it skipped. None for
+    a trial whose time says nothing (errors, crashes).
 
     Examples
     --------
@@ -159,6 +169,7 @@ def full_duration(record: dict, n_folds: int, subsample_fraction: float = 1.0) -
         return record["duration"]
     if record["status"] != "pruned" or not record["fold_scores"]:
         return None
+    all_folds = record["duration"] * n_folds / len(record["fold_scores"])
     if record.get("stage") == "subsample":
-        return record["duration"] * (1.0 + 1.0 / subsample_fraction)
-    return record["duration"] * n_folds / len(record["fold_scores"])
+        return all_folds * (1.0 + 1.0 / subsample_fraction)
+    return all_folds

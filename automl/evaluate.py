@@ -99,8 +99,9 @@ class CVResult:
     rows no fold scored, or that a pruned trial never reached). ``status`` is "ok" or
     "pruned" (stopped after a fold by the stop rule). With successive halving
     (:mod:`automl.halving`), ``stage`` is "subsample" when the scores come from the
-    subsample stage only (the trial went no further), and ``subsample_score`` is the
-    subsample score (NaN without a subsample stage).
+    subsample stage only (the trial went no further), and ``subsample_fold_scores`` /
+    ``subsample_score`` are the subsample stage's fold scores and their mean ([] / NaN
+    without a subsample stage).
     """
 
     loss: float
@@ -113,6 +114,7 @@ class CVResult:
     fit_times: list[float] = field(default_factory=list)
     stage: str = "full"
     subsample_score: float = math.nan
+    subsample_fold_scores: list[float] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------

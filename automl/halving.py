@@ -13,7 +13,10 @@ runs in two stages inside its worker:
 
 A candidate stopped after stage 1 comes back with status ``"pruned"``, ``stage
 "subsample"`` and its subsample loss, which the sampler is told as a bad result, like a
-trial stopped by fold racing. This is the asynchronous form of successive halving (ASHA,
+trial stopped by fold racing. Racing works in both stages: in stage 1 against the
+incumbent's subsample fold scores (so a clearly bad candidate costs one subsample fold),
+in stage 2 against its full fold scores; only complete subsample evaluations enter the
+rung. This is the asynchronous form of successive halving (ASHA,
 Li et al. 2020) with two rungs: the decision is taken when the candidate's own subsample
 score is known, against the rung as it stands, so workers never wait for each other.
 The gate is a small frozen object built in the parent and pickled with the trial.
@@ -21,7 +24,7 @@ The gate is a small frozen object built in the parent and pickled with the trial
 Examples
 --------
 >>> gate = promotion_gate([0.30, 0.20, 0.25], eta=3)      # 4 candidates: the best 2 go on
->>> gate(0.24), gate(0.25)
+>>> gate(0.25), gate(0.26)
 (True, False)
 """
 
@@ -88,11 +91,11 @@ class HalvingSettings:
 
 @dataclass(frozen=True)
 class PromotionGate:
-    """Lets a candidate whose subsample loss is below ``threshold`` go on (inf: any).
+    """Lets a candidate whose subsample loss is at most ``threshold`` go on.
 
     Examples
     --------
-    >>> PromotionGate()(5.0), PromotionGate(0.2)(0.1), PromotionGate(0.2)(0.2)
+    >>> PromotionGate()(5.0), PromotionGate(0.2)(0.2), PromotionGate(0.2)(float("nan"))
     (True, True, False)
     """
 
@@ -100,16 +103,16 @@ class PromotionGate:
 
     def __call__(self, loss: float) -> bool:
         """True to run the full evaluation after a subsample loss of ``loss``."""
-        return math.isfinite(loss) and (loss < self.threshold or math.isinf(self.threshold))
+        return math.isfinite(loss) and loss <= self.threshold
 
 
 def promotion_gate(rung: Sequence[float], eta: float) -> PromotionGate:
     """The gate of the next candidate, given the subsample losses seen so far.
 
     The candidate goes on if it would rank among the best ``k = ceil((n + 1) / eta)`` of
-    the ``n + 1`` subsample losses, ties counted against it (a duplicate of a score seen
-    adds nothing), i.e. if its loss is below the ``k``-th smallest of ``rung``; while
-    ``k > n`` it always goes on.
+    the ``n + 1`` subsample losses, ties in its favour (as racing, a candidate is stopped
+    only when it is worse), i.e. if its loss is at most the ``k``-th smallest of
+    ``rung``; while ``k > n`` it always goes on. Non-finite losses in ``rung`` are ignored.
 
     Examples
     --------
@@ -184,19 +187,23 @@ def _row_ratio(data: TrialData) -> float:
 
 def run_two_stages(data: TrialData, config: dict, *, seed: int, gate: PromotionGate,
                    n_threads: int = 1, should_stop: StopRule | None = None,
+                   subsample_stop: StopRule | None = None,
                    deadline: float | None = None) -> CVResult:
     """Score ``config`` on the subsample folds; if ``gate`` lets it, cross-validate it fully.
 
     The result's ``stage`` tells which evaluation its loss and scores come from, and
-    ``subsample_score`` keeps the subsample score; ``duration`` covers both stages.
-    ``should_stop`` (racing) applies to the full stage only.
+    ``subsample_fold_scores`` / ``subsample_score`` keep the subsample scores; ``duration``
+    covers both stages. ``subsample_stop`` and ``should_stop`` (racing) are asked after
+    each fold of the subsample and of the full stage respectively.
     """
     if not data.subsample_folds:
         raise ValueError("run_two_stages needs data.subsample_folds (see with_subsample); "
                          "got data without them.")
     small = dataclasses.replace(data, folds=data.subsample_folds)
-    first = cross_validate(small, config, seed=seed, n_threads=n_threads, deadline=deadline)
-    first = dataclasses.replace(first, stage="subsample", subsample_score=first.score)
+    first = cross_validate(small, config, seed=seed, n_threads=n_threads,
+                           should_stop=subsample_stop, deadline=deadline)
+    first = dataclasses.replace(first, stage="subsample", subsample_score=first.score,
+                                subsample_fold_scores=list(first.fold_scores))
     if first.status != "ok":
         return first
     if not math.isfinite(first.loss):
@@ -208,11 +215,13 @@ def run_two_stages(data: TrialData, config: dict, *, seed: int, gate: PromotionG
     full = cross_validate(data, config, seed=seed, n_threads=n_threads,
                           should_stop=should_stop, deadline=deadline, first_fold_time=hint)
     return dataclasses.replace(full, subsample_score=first.score,
+                               subsample_fold_scores=first.subsample_fold_scores,
                                duration=full.duration + first.duration)
 
 
 def evaluate_with_subsample(data_path: str, config: dict, *, seed: int, gate: PromotionGate,
                             n_threads: int = 1, should_stop: StopRule | None = None,
+                            subsample_stop: StopRule | None = None,
                             deadline: float | None = None) -> CVResult:
     """Worker entry point: load the run's data (cached) and run :func:`run_two_stages`.
 
@@ -224,4 +233,5 @@ def evaluate_with_subsample(data_path: str, config: dict, *, seed: int, gate: Pr
     with warnings.catch_warnings():   # a trial's warnings would spam the user's terminal
         warnings.simplefilter("ignore")
         return run_two_stages(load_trial_data(data_path), config, seed=seed, gate=gate,
-                              n_threads=n_threads, should_stop=should_stop, deadline=deadline)
+                              n_threads=n_threads, should_stop=should_stop,
+                              subsample_stop=subsample_stop, deadline=deadline)

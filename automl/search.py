@@ -15,7 +15,8 @@ The loop reads as a sequence of named steps:
 4. each result is recorded the moment it arrives: callbacks first (journal, ensemble),
    then the sampler is told, then progress is shown;
 5. the best configuration is refit on all rows inside a worker with a time limit, falling
-   back to the next best whose refit fits in the time left.
+   back to the next best whose refit fits in the time left; 6. an ensemble of the best
+   trials is chosen and refit if it beats the best single one (both in :mod:`automl.refit`).
 
 Examples
 --------
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,12 +36,13 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from automl.budget import Budget, allowed_algorithms, full_duration
+from automl.budget import MIN_TRIAL, Budget, allowed_algorithms, full_duration
 from automl.evaluate import (CVResult, SharedTrialData, TrialData, evaluate_config, fit_final,
                              fold_sizes)
 from automl.exceptions import NoSuccessfulTrialError
 from automl.halving import HalvingSettings, evaluate_with_subsample, promotion_gate, with_subsample
 from automl.progress import Progress
+from automl.refit import refit_best, refit_ensemble, short_error, take_safety
 from automl.seeding import trial_seed
 from automl.space import Space
 from automl.workers import WorkerPool
@@ -50,7 +51,6 @@ __all__ = ["SearchCallback", "SearchResult", "SearchSettings", "portfolio", "run
 
 FAILED = ("error", "timeout", "memout", "crashed")
 _POLL = 0.2          # seconds between checks of the pool
-_MIN_TRIAL = 0.5     # a trial is not started with less time than this
 _PRELOAD = ("automl.evaluate", "automl.halving")  # imported by each worker before its first trial
 
 
@@ -167,7 +167,7 @@ class _State:
         self.safety_task: int | None = None      # refit of the first trial, started early
         self.safety: tuple[Pipeline, int] | None = None
         self.halving = halving                   # None unless the data has subsample folds
-        self.rung: list[float] = []              # subsample losses seen so far
+        self.rung: list[float] = []              # complete subsample losses seen so far
 
     def trial_limit(self) -> float | None:
         """Time limit of a trial started now: it must end, and its refit fit, in time."""
@@ -204,6 +204,18 @@ def _trial_stop_rule(state: _State, should_stop: Callable | None) -> Callable | 
     return racing_rule(state.best, state.loss)
 
 
+def _subsample_stop_rule(state: _State, should_stop: Callable | None) -> Callable | None:
+    """Racing in the subsample stage, against the incumbent's subsample fold scores."""
+    if should_stop is not None or not state.settings.racing or state.best is None:
+        return None
+    from automl.racing import racing_rule
+
+    scores = state.best.get("subsample_fold_scores") or []
+    if len(scores) != state.n_folds:
+        return None
+    return racing_rule({"status": "ok", "fold_scores": scores}, state.loss)
+
+
 def _can_start(state: _State) -> bool:
     n_trials = state.settings.n_trials
     if n_trials is not None and state.n_submitted >= n_trials and not state.retry:
@@ -211,8 +223,8 @@ def _can_start(state: _State) -> bool:
     limit = state.trial_limit()
     if limit is None:
         return True
-    shortest = min((t["duration"] for t in state.trials if t["status"] == "ok"), default=_MIN_TRIAL)
-    return limit >= max(_MIN_TRIAL, shortest)
+    shortest = min((t["duration"] for t in state.trials if t["status"] == "ok"), default=MIN_TRIAL)
+    return limit >= max(MIN_TRIAL, shortest)
 
 
 def _next_trial(state: _State, sampler: Any, allowed: list[str] | None) -> tuple[dict, int, int]:
@@ -236,7 +248,8 @@ def _submit_evaluation(state: _State, pool: Any, shared: SharedTrialData, config
                            should_stop=stop, deadline=deadline, time_limit=limit)
     gate = promotion_gate(state.rung, state.halving.eta)
     return pool.submit(evaluate_with_subsample, shared.path, config, seed=seed, gate=gate,
-                       n_threads=1, should_stop=stop, deadline=deadline, time_limit=limit)
+                       n_threads=1, should_stop=stop, deadline=deadline, time_limit=limit,
+                       subsample_stop=_subsample_stop_rule(state, should_stop))
 
 
 def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialData,
@@ -268,13 +281,13 @@ def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialDa
 def _make_record(pending: dict, task_result: Any,
                  halving: bool = False) -> tuple[dict, CVResult | None]:
     """The trial record of a finished task; with ``halving``, also ``stage`` (which
-    evaluation the scores come from: "subsample", "full", or None without a result) and
-    ``subsample_score`` (NaN if the trial has none)."""
+    evaluation the scores come from: "subsample", "full", or None without a result),
+    ``subsample_fold_scores`` and their mean ``subsample_score`` ([] / NaN if none)."""
     result: CVResult | None = task_result.value if task_result.status == "ok" else None
     record = dict(pending)
     if result is None:
         record.update(status=task_result.status, loss=math.nan, score=math.nan, fold_scores=[],
-                      duration=float(task_result.duration), error=_short(task_result.error))
+                      duration=float(task_result.duration), error=short_error(task_result.error))
     else:
         record.update(status=result.status, loss=result.loss, score=result.score,
                       fold_scores=[float(s) for s in result.fold_scores],
@@ -282,16 +295,11 @@ def _make_record(pending: dict, task_result: Any,
     if record["status"] == "ok" and not math.isfinite(record["loss"]):
         record.update(status="error", error=f"the metric gave a non-finite score {record['score']}")
     if halving:
-        record.update(stage=None if result is None else result.stage,
-                      subsample_score=math.nan if result is None else float(result.subsample_score))
+        record.update(stage=None, subsample_score=math.nan, subsample_fold_scores=[])
+        if result is not None:
+            record.update(stage=result.stage, subsample_score=float(result.subsample_score),
+                          subsample_fold_scores=[float(s) for s in result.subsample_fold_scores])
     return record, result
-
-
-def _short(error: Any) -> str | None:
-    """The ``"Type: message"`` head of a worker's error report, without the traceback."""
-    if error is None:
-        return None
-    return str(error).strip().split("\n\n")[0].strip()
 
 
 def _keep_oof(state: _State, record: dict, oof: np.ndarray | None) -> None:
@@ -307,7 +315,7 @@ def _keep_oof(state: _State, record: dict, oof: np.ndarray | None) -> None:
 
 def _record(state: _State, task_result: Any, sampler: Any,
             callbacks: Sequence[SearchCallback], progress: Progress) -> None:
-    if _take_safety(state, task_result):
+    if take_safety(state, task_result):
         return
     record, result = _make_record(state.running.pop(task_result.task_id), task_result,
                                   halving=state.halving is not None)
@@ -327,9 +335,9 @@ def _remember(state: _State, sampler: Any, record: dict, oof: np.ndarray | None)
     measured = full_duration(record, state.n_folds, fraction)
     if measured is not None:
         state.durations.setdefault(record["algorithm"], []).append(measured)
-    subsample_score = record.get("subsample_score", math.nan)
-    if state.halving is not None and math.isfinite(subsample_score):
-        state.rung.append(state.loss(subsample_score))
+    complete = len(record.get("subsample_fold_scores") or []) == state.n_folds
+    if state.halving is not None and complete and math.isfinite(record["subsample_score"]):
+        state.rung.append(state.loss(record["subsample_score"]))
     _keep_oof(state, record, oof)
     if record["status"] == "ok" and (state.best is None or record["loss"] < state.best["loss"]):
         state.best = record
@@ -381,175 +389,19 @@ def _show(state: _State, progress: Progress) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# step 5: refit
-
-
-def _take_safety(state: _State, task_result: Any) -> bool:
-    """Keep the early refit of trial 0 (the cheapest default), the model of last resort.
-
-    Under a time budget, the first trial's configuration is also fitted on all rows as
-    soon as a worker is free, so that ``fit`` can return a usable model even when no
-    later refit finishes in time. Returns True if ``task_result`` was that refit.
-    """
-    if task_result.task_id != state.safety_task:
-        return False
-    state.safety_task = None
-    if task_result.status == "ok":
-        state.safety = (task_result.value, 0)
-    return True
-
-
-def _safety_fallback(state: _State) -> tuple[Pipeline, dict] | None:
-    """The early refit of trial 0 with its record, if both exist."""
-    if state.safety is None:
-        return None
-    record = next((t for t in state.trials if t["trial_id"] == state.safety[1]), None)
-    return None if record is None else (state.safety[0], record)
-
-
-def _refit(state: _State, pool: Any, shared: SharedTrialData) -> tuple[Pipeline, dict]:
-    """Refit the best trial that can finish in the time left, best first."""
-    candidates = sorted((t for t in state.trials if t["status"] == "ok"),
-                        key=lambda t: (t["loss"], t["trial_id"]))
-    if not candidates:
-        fallback = _safety_fallback(state)
-        if fallback is not None:
-            warnings.warn("No trial finished its cross-validation within the budget; the "
-                          "model is the first (cheapest) configuration fitted on all rows, "
-                          "unscored. Increase time_budget for a searched model.",
-                          UserWarning, stacklevel=4)
-            return fallback
-        raise NoSuccessfulTrialError(_failure_message(state))
-    budget = state.budget
-    cheapest = min(candidates, key=budget.refit_estimate)
-    failures: list[str] = []
-    for record in candidates:
-        left = budget.left()
-        if record is not cheapest and budget.refit_estimate(record) > left:
-            continue
-        done = _wait_for(pool, state, _submit_refit(pool, shared, record, left))
-        if done.status == "ok":
-            return done.value, record
-        failures.append(f"trial {record['trial_id']} ({record['algorithm']}): {done.status} "
-                        f"{_short(done.error) or ''}".strip())
-        if record is cheapest:
-            break
-    fallback = _safety_fallback(state)
-    if fallback is not None:
-        return fallback
-    raise NoSuccessfulTrialError(
-        "The search found successful trials but no final refit on all rows could finish in "
-        f"the time left: {'; '.join(failures) or 'none fitted in time'}. Increase time_budget."
-    )
-
-
-def _submit_refit(pool: Any, shared: SharedTrialData, record: dict, left: float) -> int:
-    """Fit a trial's pipeline on all rows in a worker, limited to ``left`` seconds."""
-    limit = None if not math.isfinite(left) else max(left, _MIN_TRIAL)
-    return pool.submit(fit_final, shared.path, record["config"], seed=record["seed"],
-                       n_threads=1, time_limit=limit)
-
-
-def _wait_for(pool: Any, state: _State, task_id: int) -> Any:
-    """Wait for one task's result; the early safety refit may arrive meanwhile."""
-    while True:
-        for result in pool.wait(timeout=None):
-            if result.task_id == task_id:
-                return result
-            _take_safety(state, result)
-
-
-def _failure_message(state: _State) -> str:
-    if not state.trials:
-        return ("No trial finished within the time budget. Increase time_budget (or set "
-                "n_trials with time_budget=None).")
-    counts = Counter(t["status"] for t in state.trials)
-    common = Counter((t["status"], t["error"]) for t in state.trials).most_common(1)[0]
-    (status, error), n = common
-    detail = f"{status}: {error.rstrip('.')}" if error else status
-    return (f"No trial succeeded out of {len(state.trials)} ({dict(counts)}). Most common "
-            f"failure ({n} trials): {detail}. Fix the cause above, or raise the time or memory "
-            "limits if trials were stopped.")
-
-
-# ---------------------------------------------------------------------------------------
-# step 6: ensemble selection over the kept OOF predictions
-
-
-def _ensemble_loss(metric: Any) -> Any:
-    """The metric as an ensemble-selection loss: a fast built-in name, else a callable."""
-    from automl.ensemble import FAST_LOSSES
-
-    if metric.name in FAST_LOSSES:
-        return metric.name
-
-    def loss(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any = None) -> float:
-        return metric.loss(metric.score(y_true, y_pred, sample_weight))
-
-    return loss
-
-
-def _plan_ensemble(state: _State, data: TrialData, pool: Any) -> list[tuple[dict, float]]:
-    """Members (record, weight) of an ensemble that beats the best single trial, or [].
-
-    The selection runs in a worker, limited to the time left: on many rows it takes
-    seconds, and the budget is a promise.
-    """
-    from automl.ensemble import choose_ensemble, select_candidates
-
-    if state.settings.ensemble_size < 2 or len(state.oof) < 2:
-        return []
-    ids = select_candidates(state.trials, state.settings.ensemble_size, state.oof)
-    left = state.budget.left()
-    if len(ids) < 2 or left < _MIN_TRIAL:
-        return []
-    task = pool.submit(choose_ensemble, [state.oof[i] for i in ids], data.y,
-                       _ensemble_loss(data.metric), sample_weight=data.sample_weight,
-                       random_state=state.settings.run_seed % 2**31,
-                       time_limit=None if not math.isfinite(left) else left)
-    done = _wait_for(pool, state, task)
-    if done.status != "ok" or not done.value.use_ensemble:
-        return []
-    choice = done.value
-    by_id = {t["trial_id"]: t for t in state.trials}
-    members = [(by_id[i], float(w)) for i, w in zip(ids, choice.weights) if w > 0]
-    return members if len(members) > 1 else []
-
-
-def _refit_ensemble(state: _State, data: TrialData, pool: Any, shared: SharedTrialData,
-                    chosen: dict, pipeline: Pipeline) -> tuple[Any, list[tuple[int, float]]]:
-    """Refit the ensemble's other members in parallel; (None, []) if any cannot finish."""
-    from automl.ensemble import WeightedEnsembleClassifier, WeightedEnsembleRegressor
-
-    members = _plan_ensemble(state, data, pool)
-    if not members:
-        return None, []
-    fitted = {chosen["trial_id"]: pipeline}
-    tasks = {}
-    for record, _ in members:
-        if record["trial_id"] in fitted:
-            continue
-        left = state.budget.left()
-        if math.isfinite(left) and state.budget.refit_estimate(record) > left:
-            return None, []
-        tasks[_submit_refit(pool, shared, record, left)] = record["trial_id"]
-    while tasks:
-        for done in pool.wait(timeout=None):
-            trial_id = tasks.pop(done.task_id, None)
-            if trial_id is None:
-                _take_safety(state, done)
-                continue
-            if done.status != "ok":
-                return None, []
-            fitted[trial_id] = done.value
-    kind = WeightedEnsembleRegressor if data.n_classes == 0 else WeightedEnsembleClassifier
-    weights = [w for _, w in members]
-    ensemble = kind.from_fitted([fitted[r["trial_id"]] for r, _ in members], weights)
-    return ensemble, [(r["trial_id"], w) for r, w in members]
-
-
-# ---------------------------------------------------------------------------------------
 # the loop
+
+
+def _start(data: TrialData, settings: SearchSettings) -> tuple[TrialData, _State]:
+    """Step 1: start the clock, draw the subsample if halving applies, set up the state."""
+    n_train, n_all = fold_sizes(data.folds)
+    halving = settings.halving
+    halving = halving if halving is not None and halving.applies(*data.X.shape) else None
+    budget = Budget(settings.time_budget, len(data.folds), n_all / n_train,
+                    2.0 if settings.ensemble_size > 1 else 1.0,
+                    0.0 if halving is None else halving.fraction)
+    data = with_subsample(data, halving, settings.run_seed)
+    return data, _State(settings, data.space, budget, len(data.folds), data.metric.loss, halving)
 
 
 def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
@@ -586,12 +438,8 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
     NoSuccessfulTrialError
         If no trial succeeded, with the most common failure.
     """
-    n_train, n_all = fold_sizes(data.folds)
-    budget = Budget(settings.time_budget, len(data.folds), n_all / n_train,
-                    2.0 if settings.ensemble_size > 1 else 1.0)
-    data = with_subsample(data, settings.halving, settings.run_seed)
-    state = _State(settings, data.space, budget, len(data.folds), data.metric.loss,
-                   settings.halving if data.subsample_folds else None)
+    data, state = _start(data, settings)
+    budget = state.budget
     _restore(state, sampler, resume, load_oof)
     progress = Progress(settings.verbose, settings.time_budget, settings.metric_name)
     with SharedTrialData(data) as shared, \
@@ -604,8 +452,8 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
             for task_result in pool.wait(timeout=_POLL):
                 _record(state, task_result, sampler, callbacks, progress)
             _show(state, progress)
-        pipeline, chosen = _refit(state, pool, shared)
-        ensemble, members = _refit_ensemble(state, data, pool, shared, chosen, pipeline)
+        pipeline, chosen = refit_best(state, pool, shared)
+        ensemble, members = refit_ensemble(state, data, pool, shared, chosen, pipeline)
     progress.finish(_summary(state, chosen, members))
     return SearchResult(state.trials, chosen, pipeline, chosen["trial_id"], state.oof,
                         budget.elapsed(), ensemble, members)

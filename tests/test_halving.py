@@ -173,13 +173,29 @@ def test_a_rejected_candidate_stops_after_the_subsample_stage():
     assert passed.score != pytest.approx(stopped.score)
 
 
-def test_racing_applies_to_the_full_stage_only():
+def test_each_stage_has_its_own_stop_rule():
     space = _space()
     data = with_subsample(_data(space), ON, seed=0)
-    result = run_two_stages(data, _startup(space, ["nb"])[0], seed=0, gate=PromotionGate(),
-                            should_stop=lambda fold, loss: True)
-    assert result.stage == "full" and result.status == "pruned"
-    assert len(result.fold_scores) == 1 and math.isfinite(result.subsample_score)
+    config = _startup(space, ["nb"])[0]
+    full = run_two_stages(data, config, seed=0, gate=PromotionGate(),
+                          should_stop=lambda fold, loss: True)
+    assert full.stage == "full" and full.status == "pruned"
+    assert len(full.fold_scores) == 1 and len(full.subsample_fold_scores) == 4
+    small = run_two_stages(data, config, seed=0, gate=PromotionGate(),
+                           subsample_stop=lambda fold, loss: fold == 1)
+    assert small.stage == "subsample" and small.status == "pruned"
+    assert len(small.fold_scores) == 2 and small.subsample_fold_scores == small.fold_scores
+
+
+def test_with_racing_a_bad_candidate_stops_after_one_subsample_fold_and_stays_out_of_the_rung():
+    space = _space()
+    result = _search(space, ["nb", "dummy", "nb", "dummy", "nb"], ON, racing=True)
+    dummies = [t for t in result.trials if t["algorithm"] == "dummy"]
+    assert all(t["stage"] == "subsample" and t["status"] == "pruned" for t in dummies)
+    assert all(len(t["fold_scores"]) == 1 for t in dummies)
+    nb = [t for t in result.trials if t["algorithm"] == "nb"]
+    assert all(t["stage"] == "full" and t["status"] == "ok" for t in nb)
+    assert all(len(t["subsample_fold_scores"]) == 4 for t in nb)
 
 
 def test_two_stages_need_the_subsample_folds():
@@ -258,8 +274,9 @@ def test_halving_off_or_below_the_threshold_gives_the_old_search():
     assert outcome(off) == outcome(below)
     assert [t["status"] for t in off.trials] == ["ok", "pruned", "pruned", "ok"]
     assert all(len(t["fold_scores"]) == 1 for t in off.trials if t["status"] == "pruned")
-    assert all(set(t) == keys | {"stage", "subsample_score"} for t in on.trials)
-    assert outcome(on) != outcome(off)
+    extra = {"stage", "subsample_score", "subsample_fold_scores"}
+    assert all(set(t) == keys | extra for t in on.trials)
+    assert [t["stage"] for t in on.trials] == ["full", "subsample", "subsample", "full"]
 
 
 def test_a_halving_search_is_reproducible():

@@ -200,8 +200,10 @@ def test_allowed_algorithms_keeps_to_those_whose_time_fits():
 def test_pruned_trials_count_with_the_time_a_full_trial_would_take():
     raced = {"status": "pruned", "duration": 3.0, "fold_scores": [0.7]}
     halved = {"status": "pruned", "duration": 3.0, "fold_scores": [0.7] * 5, "stage": "subsample"}
+    raced_on_subsample = dict(halved, fold_scores=[0.7])
     assert full_duration(raced, 5) == pytest.approx(15.0)
     assert full_duration(halved, 5, subsample_fraction=0.25) == pytest.approx(15.0)
+    assert full_duration(raced_on_subsample, 5, subsample_fraction=0.25) == pytest.approx(75.0)
     assert full_duration({"status": "ok", "duration": 2.0, "fold_scores": [0.7]}, 5) == 2.0
     assert full_duration({"status": "error", "duration": 2.0, "fold_scores": []}, 5) is None
 

@@ -71,7 +71,9 @@ def run(name: str, budget: float, variant: str, min_cells: int, seed: int) -> di
             "n_timeout": sum(t["status"] == "timeout" for t in trials),
             "best": clf.best_algorithm_, "cv_score": clf.best_score_,
             "ensemble": clf.ensemble_ is not None,
-            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
+            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
+            "trials": [[t["algorithm"], t["status"], t.get("stage"), round(t["duration"], 2),
+                        round(float(t["score"]), 4), len(t["fold_scores"])] for t in trials]}
 
 
 def table(path: Path) -> str:

@@ -1,0 +1,205 @@
+"""The end of a search: refit the best trial on all rows, then the ensemble, in time.
+
+Steps 5 and 6 of :func:`automl.search.run_search`, on its state (``trials``, ``budget``,
+``settings``, ``oof``, and the early "safety" refit of trial 0):
+
+5. the best trial whose refit fits in the time left is refit on all rows in a worker,
+   falling back to the next best, then to the early refit of the first (cheapest) trial;
+6. ensemble selection over the kept out-of-fold predictions runs in a worker, limited to
+   the time left, and the chosen members are refit in parallel.
+
+Examples
+--------
+>>> pipeline, record = refit_best(state, pool, shared)          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from automl.budget import MIN_TRIAL
+from automl.evaluate import SharedTrialData, TrialData, fit_final
+from automl.exceptions import NoSuccessfulTrialError
+
+__all__ = ["refit_best", "refit_ensemble", "short_error", "take_safety"]
+
+
+def short_error(error: Any) -> str | None:
+    """The ``"Type: message"`` head of a worker's error report, without the traceback."""
+    if error is None:
+        return None
+    return str(error).strip().split("\n\n")[0].strip()
+
+
+# ---------------------------------------------------------------------------------------
+# step 5: refit
+
+
+def take_safety(state: Any, task_result: Any) -> bool:
+    """Keep the early refit of trial 0 (the cheapest default), the model of last resort.
+
+    Under a time budget, the first trial's configuration is also fitted on all rows as
+    soon as a worker is free, so that ``fit`` can return a usable model even when no
+    later refit finishes in time. Returns True if ``task_result`` was that refit.
+    """
+    if task_result.task_id != state.safety_task:
+        return False
+    state.safety_task = None
+    if task_result.status == "ok":
+        state.safety = (task_result.value, 0)
+    return True
+
+
+def _safety_fallback(state: Any) -> tuple[Pipeline, dict] | None:
+    """The early refit of trial 0 with its record, if both exist."""
+    if state.safety is None:
+        return None
+    record = next((t for t in state.trials if t["trial_id"] == state.safety[1]), None)
+    return None if record is None else (state.safety[0], record)
+
+
+def refit_best(state: Any, pool: Any, shared: SharedTrialData) -> tuple[Pipeline, dict]:
+    """Refit the best trial that can finish in the time left, best first."""
+    candidates = sorted((t for t in state.trials if t["status"] == "ok"),
+                        key=lambda t: (t["loss"], t["trial_id"]))
+    if not candidates:
+        fallback = _safety_fallback(state)
+        if fallback is not None:
+            warnings.warn("No trial finished its cross-validation within the budget; the "
+                          "model is the first (cheapest) configuration fitted on all rows, "
+                          "unscored. Increase time_budget for a searched model.",
+                          UserWarning, stacklevel=4)
+            return fallback
+        raise NoSuccessfulTrialError(_failure_message(state))
+    budget = state.budget
+    cheapest = min(candidates, key=budget.refit_estimate)
+    failures: list[str] = []
+    for record in candidates:
+        left = budget.left()
+        if record is not cheapest and budget.refit_estimate(record) > left:
+            continue
+        done = _wait_for(pool, state, _submit_refit(pool, shared, record, left))
+        if done.status == "ok":
+            return done.value, record
+        failures.append(f"trial {record['trial_id']} ({record['algorithm']}): {done.status} "
+                        f"{short_error(done.error) or ''}".strip())
+        if record is cheapest:
+            break
+    fallback = _safety_fallback(state)
+    if fallback is not None:
+        return fallback
+    raise NoSuccessfulTrialError(
+        "The search found successful trials but no final refit on all rows could finish in "
+        f"the time left: {'; '.join(failures) or 'none fitted in time'}. Increase time_budget."
+    )
+
+
+def _submit_refit(pool: Any, shared: SharedTrialData, record: dict, left: float) -> int:
+    """Fit a trial's pipeline on all rows in a worker, limited to ``left`` seconds."""
+    limit = None if not math.isfinite(left) else max(left, MIN_TRIAL)
+    return pool.submit(fit_final, shared.path, record["config"], seed=record["seed"],
+                       n_threads=1, time_limit=limit)
+
+
+def _wait_for(pool: Any, state: Any, task_id: int) -> Any:
+    """Wait for one task's result; the early safety refit may arrive meanwhile."""
+    while True:
+        for result in pool.wait(timeout=None):
+            if result.task_id == task_id:
+                return result
+            take_safety(state, result)
+
+
+def _failure_message(state: Any) -> str:
+    if not state.trials:
+        return ("No trial finished within the time budget. Increase time_budget (or set "
+                "n_trials with time_budget=None).")
+    counts = Counter(t["status"] for t in state.trials)
+    common = Counter((t["status"], t["error"]) for t in state.trials).most_common(1)[0]
+    (status, error), n = common
+    detail = f"{status}: {error.rstrip('.')}" if error else status
+    return (f"No trial succeeded out of {len(state.trials)} ({dict(counts)}). Most common "
+            f"failure ({n} trials): {detail}. Fix the cause above, or raise the time or memory "
+            "limits if trials were stopped.")
+
+
+# ---------------------------------------------------------------------------------------
+# step 6: ensemble selection over the kept OOF predictions
+
+
+def _ensemble_loss(metric: Any) -> Any:
+    """The metric as an ensemble-selection loss: a fast built-in name, else a callable."""
+    from automl.ensemble import FAST_LOSSES
+
+    if metric.name in FAST_LOSSES:
+        return metric.name
+
+    def loss(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any = None) -> float:
+        return metric.loss(metric.score(y_true, y_pred, sample_weight))
+
+    return loss
+
+
+def _plan_ensemble(state: Any, data: TrialData, pool: Any) -> list[tuple[dict, float]]:
+    """Members (record, weight) of an ensemble that beats the best single trial, or [].
+
+    The selection runs in a worker, limited to the time left: on many rows it takes
+    seconds, and the budget is a promise.
+    """
+    from automl.ensemble import choose_ensemble, select_candidates
+
+    if state.settings.ensemble_size < 2 or len(state.oof) < 2:
+        return []
+    ids = select_candidates(state.trials, state.settings.ensemble_size, state.oof)
+    left = state.budget.left()
+    if len(ids) < 2 or left < MIN_TRIAL:
+        return []
+    task = pool.submit(choose_ensemble, [state.oof[i] for i in ids], data.y,
+                       _ensemble_loss(data.metric), sample_weight=data.sample_weight,
+                       random_state=state.settings.run_seed % 2**31,
+                       time_limit=None if not math.isfinite(left) else left)
+    done = _wait_for(pool, state, task)
+    if done.status != "ok" or not done.value.use_ensemble:
+        return []
+    choice = done.value
+    by_id = {t["trial_id"]: t for t in state.trials}
+    members = [(by_id[i], float(w)) for i, w in zip(ids, choice.weights) if w > 0]
+    return members if len(members) > 1 else []
+
+
+def refit_ensemble(state: Any, data: TrialData, pool: Any, shared: SharedTrialData,
+                    chosen: dict, pipeline: Pipeline) -> tuple[Any, list[tuple[int, float]]]:
+    """Refit the ensemble's other members in parallel; (None, []) if any cannot finish."""
+    from automl.ensemble import WeightedEnsembleClassifier, WeightedEnsembleRegressor
+
+    members = _plan_ensemble(state, data, pool)
+    if not members:
+        return None, []
+    fitted = {chosen["trial_id"]: pipeline}
+    tasks = {}
+    for record, _ in members:
+        if record["trial_id"] in fitted:
+            continue
+        left = state.budget.left()
+        if math.isfinite(left) and state.budget.refit_estimate(record) > left:
+            return None, []
+        tasks[_submit_refit(pool, shared, record, left)] = record["trial_id"]
+    while tasks:
+        for done in pool.wait(timeout=None):
+            trial_id = tasks.pop(done.task_id, None)
+            if trial_id is None:
+                take_safety(state, done)
+                continue
+            if done.status != "ok":
+                return None, []
+            fitted[trial_id] = done.value
+    kind = WeightedEnsembleRegressor if data.n_classes == 0 else WeightedEnsembleClassifier
+    weights = [w for _, w in members]
+    ensemble = kind.from_fitted([fitted[r["trial_id"]] for r, _ in members], weights)
+    return ensemble, [(r["trial_id"], w) for r, w in members]

@@ -93,3 +93,47 @@ def test_observation_weights_enter_the_mixture_beside_the_prior():
     np.testing.assert_allclose(pe.weights, [1 / 3, 1 / 3, 1 / 9, 1 / 9, 1 / 9])
     left = lambda est: np.mean(est.sample(np.random.default_rng(5), 4000)[:, 0] < 0.5)  # noqa: E731
     assert left(pe) > left(ParzenEstimator(obs, dims)) + 0.1
+
+
+MIXED = [Dim.continuous(0.0, 1.0), Dim.integer(1, 30, log=True), Dim.categorical(3),
+         Dim.categorical(4, exploration=2.0)]
+
+
+def _observations(rng, n):
+    return np.column_stack([rng.uniform(size=n), np.log(rng.integers(1, 31, n)),
+                            rng.integers(0, 3, n), rng.integers(0, 4, n)]).astype(float)
+
+
+def test_stacked_blocks_are_the_separate_mixtures():
+    rng = np.random.default_rng(0)
+    good, bad, points = _observations(rng, 4), _observations(rng, 30), _observations(rng, 50)
+    weights = rng.uniform(0.5, 2.0, 4)
+    pair = ParzenEstimator.stacked([(good, weights), (bad, None)], MIXED, prior_weight=1.5)
+    alone = [ParzenEstimator(good, MIXED, 1.5, weights), ParzenEstimator(bad, MIXED, 1.5)]
+    log_pdfs = pair.log_pdfs(points)
+    assert log_pdfs.shape == (2, 50)
+    for row, single in zip(log_pdfs, alone):
+        np.testing.assert_allclose(row, single.log_pdf(points), rtol=1e-10, atol=1e-10)
+
+
+def test_stacked_categorical_blocks_merge_equal_rows_into_the_same_mixture():
+    dims = [Dim.categorical(2), Dim.categorical(3, exploration=2.0)]
+    rng = np.random.default_rng(1)
+    obs = rng.integers(0, 2, (200, 2)).astype(float)  # at most 4 distinct rows
+    weights = rng.uniform(size=200)
+    pair = ParzenEstimator.stacked([(obs, weights), (obs[:7], None)], dims)
+    assert len(pair.weights) <= 4 + 1 + 7 + 1  # 200 rows became at most 4 components
+    grid = np.array([[a, b] for a in range(2) for b in range(3)], dtype=float)
+    expected = [ParzenEstimator(obs, dims, weights=weights), ParzenEstimator(obs[:7], dims)]
+    for row, single in zip(pair.log_pdfs(grid), expected):
+        np.testing.assert_allclose(row, single.log_pdf(grid), rtol=1e-10)
+    np.testing.assert_allclose(np.exp(pair.log_pdfs(grid)).sum(axis=1), [1.0, 1.0])
+
+
+def test_stacked_sample_draws_from_the_chosen_block_only():
+    dims = [Dim.continuous(0.0, 1.0)]
+    pair = ParzenEstimator.stacked([(np.full((20, 1), 0.05), None),
+                                    (np.full((20, 1), 0.95), None)], dims, prior_weight=0.01)
+    rng = np.random.default_rng(2)
+    assert np.median(pair.sample(rng, 500)[:, 0]) < 0.2
+    assert np.median(pair.sample(rng, 500, block=1)[:, 0]) > 0.8

@@ -194,7 +194,9 @@ def run_two_stages(data: TrialData, config: dict, *, seed: int, gate: PromotionG
     The result's ``stage`` tells which evaluation its loss and scores come from, and
     ``subsample_fold_scores`` / ``subsample_score`` keep the subsample scores; ``duration``
     covers both stages. ``subsample_stop`` and ``should_stop`` (racing) are asked after
-    each fold of the subsample and of the full stage respectively.
+    each fold of the subsample and of the full stage respectively. A trial that ends in
+    the subsample stage returns that stage's out-of-fold predictions (of models fitted
+    on the subsample).
     """
     if not data.subsample_folds:
         raise ValueError("run_two_stages needs data.subsample_folds (see with_subsample); "

@@ -166,7 +166,7 @@ class _State:
         self.retry: list[Any] = []               # crashed trials of a resumed run
         self.safety_task: int | None = None      # refit of the first trial, started early
         self.safety: tuple[Pipeline, int] | None = None
-        self.halving = halving                   # None unless the data has subsample folds
+        self.halving = halving                   # None unless halving applies to this data
         self.rung: list[float] = []              # complete subsample losses seen so far
 
     def trial_limit(self) -> float | None:

@@ -217,6 +217,14 @@ def test_the_budget_limits_a_trial_to_the_time_left_minus_its_refit():
     assert budget.trial_limit(cap=1.0) == 1.0
 
 
+def test_the_refit_estimate_leaves_out_the_subsample_stage():
+    plain = Budget(None, 4, 1.25)
+    halved = Budget(None, 4, 1.25, subsample_fraction=0.25)
+    record = {"duration": 10.0, "subsample_fold_scores": [0.8] * 4}
+    assert plain.refit_estimate({"duration": 10.0}) == halved.refit_estimate({"duration": 10.0})
+    assert halved.refit_estimate(record) == pytest.approx(plain.refit_estimate({"duration": 8.0}))
+
+
 class SlowFit(_Prior):
     """Each fit takes 0.6 s: a 3-fold CV cannot finish in 1 s, a single refit can."""
 

@@ -17,8 +17,9 @@ Pending configurations (suggested, not observed yet) sit in the history as bad t
 Defaults, after Bergstra et al. (2011) and Watanabe (2023, "Tree-Structured Parzen
 Estimator: Understanding Its Algorithm Components and Their Roles"):
 
-* split: the good set is the best ``min(ceil(0.1 n), 25)`` successful trials of the
-  group (linear gamma, capped), split separately at every group;
+* split: the good set is the best ``min(ceil(0.15 n), 25)`` successful trials of the
+  group (linear gamma, capped; 0.15 rather than Optuna's and hyperopt's 0.1, measured
+  in ``benchmarks/optimizer/RESULTS.md``), split separately at every group;
 * multivariate kernels within a group; each kernel's width, column by column, is the
   larger gap to its neighbouring observations (Bergstra et al. 2011; Optuna 5's default,
   also in its multivariate mode), clipped to ``[range / min(100, n + 2), range]``. It

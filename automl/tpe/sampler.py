@@ -18,8 +18,10 @@ Defaults, after Bergstra et al. (2011) and Watanabe (2023, "Tree-Structured Parz
 Estimator: Understanding Its Algorithm Components and Their Roles"):
 
 * split: the good set is the best ``min(ceil(0.15 n), 25)`` successful trials of the
-  group (linear gamma, capped; 0.15 rather than Optuna's and hyperopt's 0.1, measured
-  in ``benchmarks/optimizer/RESULTS.md``), split separately at every group;
+  whole history (linear gamma, capped; 0.15 rather than Optuna's and hyperopt's 0.1,
+  measured in ``benchmarks/optimizer/RESULTS.md``); each group takes as good the good
+  trials where it was active (Bergstra et al. 2011; Optuna's group mode), and a group
+  where none was active falls back to the same split of its own trials;
 * multivariate kernels within a group; each kernel's width, column by column, is the
   larger gap to its neighbouring observations (Bergstra et al. 2011; Optuna 5's default,
   also in its multivariate mode), clipped to ``[range / min(100, n + 2), range]``. It
@@ -114,6 +116,7 @@ class TPESampler(BaseSampler):
         self._rows = [Rows(len(g.dims)) for g in self._groups]
         self._losses = np.empty(64)
         self._codes = np.empty(64, dtype=np.int8)
+        self._live = np.zeros(64, dtype=bool)  # recorded and not discarded, by trial id
         self._n_trials = 0  # trial ids handed out
         self._n_live = 0  # trials recorded and not discarded
         self._pending: dict[tuple, list[int]] = {}
@@ -152,6 +155,7 @@ class TPESampler(BaseSampler):
         trial = waiting.pop(0)
         for group, _ in rows:
             self._rows[group.index].remove(trial)
+        self._live[trial] = False
         self._n_live -= 1
         return True
 
@@ -159,8 +163,10 @@ class TPESampler(BaseSampler):
         if self._n_trials == len(self._losses):
             self._losses = np.concatenate([self._losses, np.empty_like(self._losses)])
             self._codes = np.concatenate([self._codes, np.empty_like(self._codes)])
+            self._live = np.concatenate([self._live, np.zeros_like(self._live)])
         trial = self._n_trials
         self._losses[trial], self._codes[trial] = loss, code
+        self._live[trial] = True
         self._n_trials += 1
         self._n_live += 1
         return trial
@@ -173,24 +179,36 @@ class TPESampler(BaseSampler):
         if allowed is not None and self._algorithm_column is not None:
             node = self.space.params[self.space.algorithm_key]
             masks[self._algorithm_column] = np.array([n in allowed for n in node.names])
-        return self._suggest_group(self._groups[0], rng, masks)
+        return self._suggest_group(self._groups[0], rng, masks, self._global_good())
+
+    def _global_good(self) -> np.ndarray:
+        """Flags, by trial id, of the good trials of the whole history."""
+        trials = np.flatnonzero(self._live[:self._n_trials])
+        good, _ = split(self._losses[trials], self._codes[trials])
+        flags = np.zeros(self._n_trials, dtype=bool)
+        flags[trials[good]] = True
+        return flags
 
     def _suggest_group(self, group: Group, rng: np.random.Generator,
-                       masks: Mapping[int, np.ndarray]) -> dict[str, Any]:
-        row = self._choose(group, rng, masks) if group.dims else None
+                       masks: Mapping[int, np.ndarray], is_good: np.ndarray) -> dict[str, Any]:
+        row = self._choose(group, rng, masks, is_good) if group.dims else None
         values: dict[str, Any] = dict(group.constants)
         for j, (name, node, dim) in enumerate(zip(group.names, group.nodes, group.dims)):
             value = decode_value(node, dim, float(row[j]))
             if isinstance(node, Choice):
-                value = {value: self._suggest_group(group.children[j][value], rng, {})}
+                value = {value: self._suggest_group(group.children[j][value], rng, {}, is_good)}
             values[name] = value
         return {name: values[name] for name in group.order}
 
-    def _choose(self, group: Group, rng: np.random.Generator,
-                masks: Mapping[int, np.ndarray]) -> np.ndarray:
+    def _choose(self, group: Group, rng: np.random.Generator, masks: Mapping[int, np.ndarray],
+                is_good: np.ndarray) -> np.ndarray:
         rows = self._rows[group.index]
         losses = self._losses[rows.ids]
-        good, bad = split(losses, self._codes[rows.ids])
+        good_here = is_good[rows.ids]
+        if good_here.any():  # the globally good trials that visited this group
+            good, bad = np.flatnonzero(good_here), np.flatnonzero(~good_here)
+        else:
+            good, bad = split(losses, self._codes[rows.ids])
         weights = good_weights(losses, good, bad)
         if self.joint_subtree:
             below = TreeMixture(group, self._rows, rows.ids[good], self.prior_weight, weights)

@@ -174,6 +174,27 @@ def test_tpe_beats_random_search_on_a_toy_conditional_problem():
     assert tpe < 0.5 * rand
 
 
+def _two_branch_history(sampler, rng):
+    """Branch "a" holds every globally good trial (best x near 0.2); "b" only bad ones,
+    its own best at y near 0.9."""
+    for _ in range(40):
+        x, y = float(rng.uniform()), float(rng.uniform())
+        sampler.observe({"m": {"a": {"x": x}}}, 0.1 * abs(x - 0.2))
+        sampler.observe({"m": {"b": {"y": y}}}, 1.0 + abs(y - 0.9))
+
+
+def test_groups_model_the_global_good_trials_or_else_their_own_best():
+    space = Space({"m": Choice({"a": {"x": Float(0.0, 1.0)}, "b": {"y": Float(0.0, 1.0)}})},
+                  algorithm_key="m")
+    sampler = TPESampler(space, seed=0)
+    _two_branch_history(sampler, np.random.default_rng(0))
+    xs = [sampler.suggest(allowed=["a"])["m"]["a"]["x"] for _ in range(30)]
+    ys = [sampler.suggest(allowed=["b"])["m"]["b"]["y"] for _ in range(30)]
+    assert abs(np.median(xs) - 0.2) < 0.1  # the globally good trials
+    assert abs(np.median(ys) - 0.9) < 0.1  # no global good trial in "b": its own best
+    assert all(space.choice(sampler.suggest()) == "a" for _ in range(10))
+
+
 def test_random_sampler_is_reproducible_and_restricted(nested_space):
     a, b = RandomSampler(nested_space, seed=3), RandomSampler(nested_space, seed=3)
     assert [a.suggest() for _ in range(5)] == [b.suggest() for _ in range(5)]

@@ -27,9 +27,10 @@ Estimator: Understanding Its Algorithm Components and Their Roles"):
   also in its multivariate mode), clipped to ``[range / min(100, n + 2), range]``. It
   replaced Scott's rule ``0.2 * range * n ** (-1 / (d + 4))``, which left 3x the regret
   of Optuna's multivariate TPE on Hartmann-6 (``benchmarks/optimizer/RESULTS.md``);
-* a prior component of weight 1 (uniform over categories, as wide as each range),
-  uniform weights over observations;
-* categorical kernels: Aitchison-Aitken with smoothing ``1 / sqrt(n + 1)``, doubled on the
+* a prior component of weight 1 (uniform over categories, as wide as each range); good
+  observations weighted by their improvement over the split threshold
+  (:func:`~automl.tpe.split.good_weights`), bad ones uniformly;
+* categorical kernels: Aitchison-Aitken with smoothing ``1 / sqrt(n + 1)``, tripled on the
   options of a ``Choice`` so that an algorithm is not abandoned too early;
 * 24 candidates per group, 10 random startup trials.
 

@@ -33,7 +33,9 @@ __all__ = ["Group", "build_groups", "encode", "decode_value", "CHOICE_EXPLORATIO
 
 #: Extra smoothing of the kernels over a ``Choice``'s options: an option tried rarely
 #: keeps a fair chance, since one bad sub-branch should not condemn a whole algorithm.
-CHOICE_EXPLORATION = 2.0
+#: 3 rather than 2 since the good set is split over the whole history: with 2, a quarter
+#: of the runs of the "functions" benchmark stayed on a trap branch (RESULTS.md).
+CHOICE_EXPLORATION = 3.0
 
 
 @dataclass

@@ -82,9 +82,19 @@ def table(path: Path) -> str:
     cols = ["dataset", "budget", "seed", "variant", "n_trials", "n_full", "n_ok", "n_sub_pruned",
             "n_race_pruned", "n_timeout", "roc_auc", "log_loss", "cv_score", "fit_time", "best",
             "load_before"]
-    rows = rows.sort_values(["dataset", "budget", "seed", "variant"])[cols].round(4)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows.itertuples(index=False)]
+    means = rows.groupby(["dataset", "budget", "variant"]).agg(
+        runs=("seed", "size"), n_trials=("n_trials", "mean"), n_full=("n_full", "mean"),
+        n_sub_pruned=("n_sub_pruned", "mean"), n_race_pruned=("n_race_pruned", "mean"),
+        n_timeout=("n_timeout", "mean"), roc_auc=("roc_auc", "mean"),
+        cv_score=("cv_score", "mean"), fit_time=("fit_time", "mean"),
+        load_before=("load_before", "mean")).round(4).reset_index()
+    runs = rows.sort_values(["dataset", "budget", "seed", "variant"])[cols].round(4)
+    return _markdown(means) + "\n\nEvery run:\n\n" + _markdown(runs)
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in frame.itertuples(index=False)]
     return "\n".join(lines)
 
 

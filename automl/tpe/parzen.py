@@ -28,6 +28,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 
 import numpy as np
@@ -298,16 +299,16 @@ class ParzenEstimator:
         self.numeric, self.categorical = lay.numeric, lay.categorical
         merged = [self._merged(np.asarray(o, dtype=float).reshape(-1, len(dims)), w, merge)
                   for o, w in blocks]
-        sizes = np.array([len(o) + 1 for o, _, _ in merged])
-        self._starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        total = int(sizes.sum())
+        stops = list(accumulate(len(o) + 1 for o, _, _ in merged))
+        self._blocks = list(zip([0, *stops[:-1]], stops))  # (start, stop) of each block
+        total = stops[-1]
         self.weights = np.empty(total)
         self.mus = np.empty((total, len(lay.numeric)))
         self.sigmas = np.empty_like(self.mus)
         self._observed = np.full((total, len(lay.categorical)), -1, dtype=np.int64)
         self._beta = np.empty((total, len(lay.categorical)))
-        for (values, weights, n_obs), start in zip(merged, self._starts):
-            self._fill(int(start), values, weights, n_obs, prior_weight)
+        for (values, weights, n_obs), (start, _) in zip(merged, self._blocks):
+            self._fill(start, values, weights, n_obs, prior_weight)
         self._prepare_log_pdf()
 
     def _merged(self, obs: np.ndarray, weights: np.ndarray | None,
@@ -333,13 +334,15 @@ class ParzenEstimator:
         mixture[:n] = 1.0 if weights is None else weights
         mixture[n] = prior_weight if n else 1.0
         mixture /= mixture.sum()
-        self.mus[start:stop] = obs[:, lay.numeric]
-        self.mus[stop] = lay.centre
-        self.sigmas[start:stop] = bandwidths(self.mus[start:stop], lay.low, lay.high)
-        self.sigmas[stop] = lay.widths
-        self._observed[start:stop] = obs[:, lay.categorical]
-        smoothing = np.minimum(1.0, lay.exploration / math.sqrt(n_obs + 1))
-        self._beta[start:stop + 1] = np.where(lay.n_choices > 1, smoothing, 1.0)
+        if lay.numeric:
+            self.mus[start:stop] = obs[:, lay.numeric]
+            self.mus[stop] = lay.centre
+            self.sigmas[start:stop] = bandwidths(self.mus[start:stop], lay.low, lay.high)
+            self.sigmas[stop] = lay.widths
+        if lay.categorical:
+            self._observed[start:stop] = obs[:, lay.categorical]
+            smoothing = np.minimum(1.0, lay.exploration / math.sqrt(n_obs + 1))
+            self._beta[start:stop + 1] = np.where(lay.n_choices > 1, smoothing, 1.0)
 
     @property
     def probs(self) -> list[np.ndarray]:
@@ -403,8 +406,7 @@ class ParzenEstimator:
         ``allowed`` maps a categorical column to a boolean mask of permitted
         categories: the mixture is then conditioned on that column being permitted.
         """
-        start = self._starts[block]
-        stop = self._starts[block + 1] if block + 1 < len(self._starts) else len(self.weights)
+        start, stop = self._blocks[block]
         weights = self.weights[start:stop]
         if allowed:
             weights = weights * self.allowed_mass(allowed)[start:stop]
@@ -467,18 +469,14 @@ class ParzenEstimator:
             joint += self._discrete_log_mass(numeric[:, lay.disc])
         if self.categorical:
             same = points[:, None, self.categorical] == self._observed[None, :, :]
-            for start, stop in self._bounds():
+            for start, stop in self._blocks:
                 joint[:, start:stop] += same[:, start:stop] @ self._cat_bonus[start]
         return joint
 
     def log_pdfs(self, points: np.ndarray) -> np.ndarray:
         """Log density of each block's mixture at each point, shape ``(n_blocks, m)``."""
         joint = self.log_kernels(points) + self._log_weights
-        return np.stack([logsumexp(joint[:, start:stop]) for start, stop in self._bounds()])
-
-    def _bounds(self) -> zip:
-        """``(start, stop)`` of each block's components."""
-        return zip(self._starts, np.append(self._starts[1:], len(self.weights)))
+        return np.stack([logsumexp(joint[:, start:stop]) for start, stop in self._blocks])
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:
         """Log mixture density (of the first block) at each row of ``points``."""

@@ -186,6 +186,7 @@ class _Layout(NamedTuple):
     disc_highest: np.ndarray
     n_choices: np.ndarray
     exploration: np.ndarray
+    radix: np.ndarray
 
 
 @lru_cache(maxsize=1024)
@@ -198,11 +199,12 @@ def _layout(dims: tuple[Dim, ...]) -> _Layout:
     ints = [dims[j] for j in numeric if dims[j].kind == "int"]
     ends = np.array([d.integers(np.array([d.low, d.high])) for d in ints]).reshape(-1, 2)
     is_int = np.array([dims[j].kind == "int" for j in numeric], dtype=bool)
+    n_choices = np.array([dims[j].n_choices for j in categorical], dtype=np.int64)
     return _Layout(numeric, categorical, low, high, high - low, 0.5 * (low + high),
                    np.flatnonzero(~is_int), np.flatnonzero(is_int),
                    np.array([d.log for d in ints], dtype=bool), ends[:, 0], ends[:, 1],
-                   np.array([dims[j].n_choices for j in categorical], dtype=np.int64),
-                   np.array([dims[j].exploration for j in categorical], dtype=float))
+                   n_choices, np.array([dims[j].exploration for j in categorical], dtype=float),
+                   np.cumprod(np.concatenate([[1], n_choices[:-1]])).astype(np.int64))
 
 
 def pick(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
@@ -320,8 +322,7 @@ class ParzenEstimator:
         n = len(obs)
         if not merge or self._lay.numeric or n < 2:
             return obs, weights, n
-        radix = np.cumprod(np.r_[1, self._lay.n_choices[:-1]])
-        keys = obs.astype(np.int64) @ radix
+        keys = obs.astype(np.int64) @ self._lay.radix  # one integer per distinct row
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         return obs[first], np.bincount(inverse, weights, minlength=len(first)), n
 

@@ -20,11 +20,13 @@ from amlbench.data import load_manifest  # noqa: E402
 from amlbench.runner import plan, run_all  # noqa: E402
 from amlbench.systems import SYSTEMS  # noqa: E402
 
+MAIN_SYSTEMS = [name for name, system in SYSTEMS.items() if not system.ablation]
 
-def pick(value: str, known: list, what: str) -> list:
-    """Parse a comma-separated selection ('all' for everything), in the known order."""
+
+def pick(value: str, known: list, what: str, default: list | None = None) -> list:
+    """Parse a comma-separated selection ('all' for ``default``, else everything known)."""
     if value == "all":
-        return list(known)
+        return list(known if default is None else default)
     chosen = [v.strip() for v in value.split(",") if v.strip()]
     unknown = [v for v in chosen if v not in known]
     if unknown:
@@ -40,7 +42,7 @@ def results_path(args: argparse.Namespace) -> Path:
 def cmd_run(args: argparse.Namespace) -> None:
     datasets = load_manifest()
     names = pick(args.datasets, sorted(datasets, key=lambda d: datasets[d].n_rows), "datasets")
-    systems = pick(args.systems, list(SYSTEMS), "systems")
+    systems = pick(args.systems, list(SYSTEMS), "systems", MAIN_SYSTEMS)
     splits = list(range(args.splits))
     jobs = plan(systems, {n: datasets[n] for n in names}, splits, args.budget)
     ran = run_all(jobs, datasets, results_path(args), cores=args.cores,

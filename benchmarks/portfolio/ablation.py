@@ -35,7 +35,7 @@ from sklearn.model_selection import train_test_split
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import automl.search as search_module  # noqa: E402
+import automl.budget as budget_module  # noqa: E402
 from automl import AutoClassifier  # noqa: E402
 
 DATA_DIR = Path("/work/shared/datasets")
@@ -63,16 +63,16 @@ def run(name: str, budget: float, variant: str) -> dict:
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
     model_class = type("Variant", (AutoClassifier,),
                        {"_use_portfolio": use_portfolio, "_racing": racing})
-    original = search_module._expected_time
+    original = budget_module.expected_time
     if not cautious:
-        search_module._expected_time = min
+        budget_module.expected_time = min
     try:
         clf = model_class(time_budget=budget, n_jobs=1, random_state=0, ensemble=ensemble)
         start = time.time()
         clf.fit(X_tr, y_tr)
         fit_time = time.time() - start
     finally:
-        search_module._expected_time = original
+        budget_module.expected_time = original
     proba = clf.predict_proba(X_te)
     classes = list(clf.classes_)
     auc = (roc_auc_score(y_te, proba[:, 1]) if len(classes) == 2

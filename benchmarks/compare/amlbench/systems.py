@@ -21,17 +21,23 @@ class System:
     cap_threads : bool
         Whether the child gets ``OMP_NUM_THREADS`` (and friends) set to the core count.
         False for Dask-based systems, which oversubscribe the cores when these are set.
+    ablation : bool
+        A variant of ours with one mechanism switched off (issue 9's ablation); left out
+        of ``--systems all`` and run only when named.
 
     Examples
     --------
     >>> SYSTEMS["prior"].env
     'baselines'
+    >>> [s.name for s in SYSTEMS.values() if s.ablation][0]
+    'automl_no_portfolio'
     """
 
     name: str
     env: str
     adapter: str
     cap_threads: bool = True
+    ablation: bool = False
 
 
 SYSTEMS: Dict[str, System] = {
@@ -48,5 +54,8 @@ SYSTEMS: Dict[str, System] = {
         System("lightgbm", "baselines", "lgbm:LightGBMAdapter"),
         System("random_forest", "baselines", "rf:RandomForestAdapter"),
         System("prior", "baselines", "prior:PriorAdapter"),
+        System("automl_no_portfolio", "automl", "ours:NoPortfolioAdapter", ablation=True),
+        System("automl_no_racing", "automl", "ours:NoRacingAdapter", ablation=True),
+        System("automl_no_ensemble", "automl", "ours:NoEnsembleAdapter", ablation=True),
     )
 }

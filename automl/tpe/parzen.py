@@ -158,18 +158,20 @@ def bandwidths(mus: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray
     return out
 
 
-def categorical_smoothing(n: int, n_choices: int, exploration: float = 1.0) -> float:
-    """Share of an Aitchison-Aitken kernel spread over all categories.
+def categorical_smoothing(n: int, n_choices: np.ndarray | int,
+                          exploration: np.ndarray | float = 1.0) -> np.ndarray:
+    """Share of an Aitchison-Aitken kernel spread over all categories, per column.
 
     ``min(1, exploration / sqrt(n + 1))`` for ``n`` observations: the fewer the
-    observations, the flatter the kernels.
+    observations, the flatter the kernels (1 for a column with a single category).
 
     Examples
     --------
-    >>> categorical_smoothing(3, 4)
-    0.5
+    >>> categorical_smoothing(3, np.array([4, 1]), np.array([1.0, 1.0]))
+    array([0.5, 1. ])
     """
-    return float(min(1.0, exploration / math.sqrt(n + 1))) if n_choices > 1 else 1.0
+    smoothing = np.minimum(1.0, np.asarray(exploration, dtype=float) / math.sqrt(n + 1))
+    return np.where(np.asarray(n_choices) > 1, smoothing, 1.0)
 
 
 class _Layout(NamedTuple):
@@ -342,8 +344,8 @@ class ParzenEstimator:
             self.sigmas[stop] = lay.widths
         if lay.categorical:
             self._observed[start:stop] = obs[:, lay.categorical]
-            smoothing = np.minimum(1.0, lay.exploration / math.sqrt(n_obs + 1))
-            self._beta[start:stop + 1] = np.where(lay.n_choices > 1, smoothing, 1.0)
+            self._beta[start:stop + 1] = categorical_smoothing(n_obs, lay.n_choices,
+                                                               lay.exploration)
 
     @property
     def probs(self) -> list[np.ndarray]:

@@ -33,11 +33,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from automl.tpe.kernels import categorical_mass, categorical_sample, normal_mass, truncnorm_sample
+from automl.tpe.kernels import (categorical_mass, categorical_sample, mass_from_tails, normal_mass,
+                                normal_tail, truncnorm_sample)
 
 __all__ = ["Dim", "ParzenEstimator", "bandwidths", "categorical_smoothing", "logsumexp", "pick"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+#: Largest number of possible rows of a purely categorical group for which equal rows
+#: are merged by counting (one ``bincount``) rather than by sorting (``unique``).
+_MAX_COUNTED = 1 << 16
+#: Log-terms this far below a block's largest add nothing to its sum in double precision.
+_LOG_NEGLIGIBLE = -700.0
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,9 @@ class _Layout(NamedTuple):
     n_choices: np.ndarray
     exploration: np.ndarray
     radix: np.ndarray
+    offsets: np.ndarray
+    n_categories: int
+    n_rows_possible: int
 
 
 @lru_cache(maxsize=1024)
@@ -206,7 +215,9 @@ def _layout(dims: tuple[Dim, ...]) -> _Layout:
                    np.flatnonzero(~is_int), np.flatnonzero(is_int),
                    np.array([d.log for d in ints], dtype=bool), ends[:, 0], ends[:, 1],
                    n_choices, np.array([dims[j].exploration for j in categorical], dtype=float),
-                   np.cumprod(np.concatenate([[1], n_choices[:-1]])).astype(np.int64))
+                   np.cumprod(np.concatenate([[1], n_choices[:-1]])).astype(np.int64),
+                   np.concatenate([[0], np.cumsum(n_choices)[:-1]]).astype(np.int64),
+                   int(n_choices.sum()), math.prod(n_choices.tolist()))
 
 
 def pick(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
@@ -305,6 +316,8 @@ class ParzenEstimator:
                   for o, w in blocks]
         stops = list(accumulate(len(o) + 1 for o, _, _ in merged))
         self._blocks = list(zip([0, *stops[:-1]], stops))  # (start, stop) of each block
+        self._starts = np.array([0, *stops[:-1]])
+        self._sizes = np.diff([0, *stops])
         total = stops[-1]
         self.weights = np.empty(total)
         self.mus = np.empty((total, len(lay.numeric)))
@@ -321,12 +334,18 @@ class ParzenEstimator:
 
         Returns the distinct rows, their summed weights, and the number of observations.
         """
-        n = len(obs)
-        if not merge or self._lay.numeric or n < 2:
+        n, lay = len(obs), self._lay
+        if not merge or lay.numeric or n < 2:
             return obs, weights, n
-        keys = obs.astype(np.int64) @ self._lay.radix  # one integer per distinct row
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        return obs[first], np.bincount(inverse, weights, minlength=len(first)), n
+        keys = obs.astype(np.int64) @ lay.radix  # one integer per distinct row
+        if lay.n_rows_possible > _MAX_COUNTED:
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            return obs[first], np.bincount(inverse, weights, minlength=len(first)), n
+        counts = np.bincount(keys, minlength=lay.n_rows_possible)  # no sort needed
+        present = np.flatnonzero(counts)
+        summed = counts if weights is None else np.bincount(keys, weights, lay.n_rows_possible)
+        distinct = (present[:, None] // lay.radix) % lay.n_choices
+        return distinct.astype(float), summed[present].astype(float), n
 
     def _fill(self, start: int, obs: np.ndarray, weights: np.ndarray | None, n_obs: int,
               prior_weight: float) -> None:
@@ -382,10 +401,16 @@ class ParzenEstimator:
         if self.categorical:
             spread = self._beta / lay.n_choices
             miss = np.log(spread)
-            self._cat_bonus = np.log(spread + (1.0 - self._beta)) - miss
+            bonus = np.log(spread + (1.0 - self._beta)) - miss
             prior = self._observed < 0  # the prior's kernels are uniform
             miss[prior] = np.broadcast_to(-np.log(lay.n_choices), miss.shape)[prior]
             base += miss.sum(axis=1)
+            # one row per component, one column per (column, category): the bonus where
+            # the component sits, so matching candidates is one matrix product
+            seen = ~prior
+            self._bonus_table = np.zeros((len(base), lay.n_categories))
+            self._bonus_table.ravel()[(self._observed + lay.offsets + lay.n_categories
+                                       * np.arange(len(base))[:, None])[seen]] = bonus[seen]
         self._base = base
 
     def allowed_mass(self, allowed: Mapping[int, np.ndarray] | None) -> np.ndarray:
@@ -471,23 +496,46 @@ class ParzenEstimator:
         if lay.disc.size:
             joint += self._discrete_log_mass(numeric[:, lay.disc])
         if self.categorical:
-            same = points[:, None, self.categorical] == self._observed[None, :, :]
-            for start, stop in self._blocks:
-                joint[:, start:stop] += same[:, start:stop] @ self._cat_bonus[start]
+            hits = np.zeros((len(points), lay.n_categories))
+            hits[np.arange(len(points))[:, None],
+                 points[:, self.categorical].astype(np.int64) + lay.offsets] = 1.0
+            joint += hits @ self._bonus_table.T
         return joint
 
     def log_pdfs(self, points: np.ndarray) -> np.ndarray:
         """Log density of each block's mixture at each point, shape ``(n_blocks, m)``."""
-        joint = self.log_kernels(points) + self._log_weights
-        return np.stack([logsumexp(joint[:, start:stop]) for start, stop in self._blocks])
+        joint = self.log_kernels(points)
+        joint += self._log_weights
+        starts = self._starts
+        top = np.maximum.reduceat(joint, starts, axis=1)  # each block's largest term
+        joint -= np.repeat(top, self._sizes, axis=1)
+        np.maximum(joint, _LOG_NEGLIGIBLE, out=joint)  # no subnormal numbers: exp is slow on them
+        np.exp(joint, out=joint)
+        return (np.log(np.add.reduceat(joint, starts, axis=1)) + top).T
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:
         """Log mixture density (of the first block) at each row of ``points``."""
         return self.log_pdfs(points)[0]
 
     def _discrete_log_mass(self, ints: np.ndarray) -> np.ndarray:
-        """Un-normalised log-masses of the integer cells, summed over the integer columns."""
-        _, lo, hi = self._integers_z(ints)
-        mu, inv = self.mus[:, self._lay.disc], self._inv_sigma[:, self._lay.disc]
-        mass = normal_mass((lo[:, None, :] - mu) * inv, (hi[:, None, :] - mu) * inv)
-        return np.log(mass).sum(axis=2)
+        """Un-normalised log-masses of the integer cells, summed over the integer columns.
+
+        The candidates' cells share their edges (``k + 0.5`` ends one cell and starts the
+        next, and draws repeat), so each column's normal tails are computed once per
+        distinct edge and component, then gathered for every candidate.
+        """
+        lay = self._lay
+        values = ints.copy()
+        values[:, lay.disc_log] = np.exp(values[:, lay.disc_log])
+        k = np.clip(np.round(values), lay.disc_lowest, lay.disc_highest)
+        m = len(k)
+        mu, inv = self.mus[:, lay.disc], self._inv_sigma[:, lay.disc]
+        total = np.zeros((m, len(mu)))
+        for c, is_log in enumerate(lay.disc_log.tolist()):
+            edges, at = np.unique(np.concatenate([k[:, c] - 0.5, k[:, c] + 0.5]),
+                                  return_inverse=True)
+            z = ((np.log(edges) if is_log else edges)[:, None] - mu[:, c]) * inv[:, c]
+            tail = normal_tail(np.abs(z))
+            lo, hi = at[:m], at[m:]
+            total += np.log(mass_from_tails(z[lo], z[hi], tail[lo], tail[hi]))
+        return total

@@ -30,8 +30,9 @@ Estimator: Understanding Its Algorithm Components and Their Roles"):
 * a prior component of weight 1 (uniform over categories, as wide as each range); good
   observations weighted by their improvement over the split threshold
   (:func:`~automl.tpe.split.good_weights`), bad ones uniformly;
-* categorical kernels: Aitchison-Aitken with smoothing ``1 / sqrt(n + 1)``, tripled on the
-  options of a ``Choice`` so that an algorithm is not abandoned too early;
+* categorical kernels: Aitchison-Aitken with smoothing ``1 / sqrt(n + 1)``; on the
+  options of a ``Choice`` it is ``0.75 k / sqrt(n + 1)`` for ``k`` options (the same
+  share per option whatever ``k``), so that an algorithm is not abandoned too early;
 * 24 candidates per group, 10 random startup trials.
 
 With ``joint_subtree=True`` a decision scores each candidate with its whole branch (see

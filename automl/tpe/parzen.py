@@ -316,8 +316,8 @@ class ParzenEstimator:
                   for o, w in blocks]
         stops = list(accumulate(len(o) + 1 for o, _, _ in merged))
         self._blocks = list(zip([0, *stops[:-1]], stops))  # (start, stop) of each block
-        self._starts = np.array([0, *stops[:-1]])
-        self._sizes = np.diff([0, *stops])
+        self._starts = [start for start, _ in self._blocks]
+        self._sizes = [stop - start for start, stop in self._blocks]
         total = stops[-1]
         self.weights = np.empty(total)
         self.mus = np.empty((total, len(lay.numeric)))

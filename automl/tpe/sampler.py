@@ -128,10 +128,10 @@ class TPESampler(BaseSampler):
             space.params[key], Choice) else None
 
     # -- history ------------------------------------------------------------------------
-    def _encode(self, config: Mapping[str, Any]) -> tuple[list[tuple[Group, np.ndarray]], tuple]:
+    def _encode(self, config: Mapping[str, Any]) -> tuple[list[tuple[Group, list[float]]], tuple]:
         """The rows of the groups a configuration visits, and a hashable key of them."""
         rows = [(group, row) for group, row in encode(self._groups[0], config) if group.dims]
-        return rows, tuple((group.index, *row.tolist()) for group, row in rows)
+        return rows, tuple((group.index, *row) for group, row in rows)
 
     def _record(self, config: dict[str, Any], loss: float, status: str) -> None:
         rows, key = self._encode(config)

@@ -117,21 +117,22 @@ def build_groups(space: Space) -> list[Group]:
     return groups
 
 
-def encode(group: Group, config: Mapping[str, Any]) -> Iterator[tuple[Group, np.ndarray]]:
+def encode(group: Group, config: Mapping[str, Any]) -> Iterator[tuple[Group, list[float]]]:
     """Rows of the groups active in a (valid) nested configuration, top-down.
 
     Numeric values go to the internal scale, categories and options to their index.
+    Rows are plain lists (a few floats each: cheaper than arrays to build and to hash).
     """
-    row = np.empty(len(group.dims))
+    row = [0.0] * len(group.dims)
     below: list[tuple[Group, Mapping[str, Any]]] = []
     for j, (name, node) in enumerate(zip(group.names, group.nodes)):
         value = config[name]
         if isinstance(node, Choice):
             option, sub = next(iter(value.items()))
-            row[j] = node.names.index(option)
+            row[j] = float(node.names.index(option))
             below.append((group.children[j][option], sub))
         elif isinstance(node, Categorical):
-            row[j] = node.index(value)
+            row[j] = float(node.index(value))
         else:
             row[j] = math.log(value) if node.log else float(value)
     yield group, row
@@ -145,7 +146,7 @@ def decode_value(node: Any, dim: Dim, z: float) -> Any:
         return node.names[int(z)]
     if isinstance(node, Categorical):
         return node.choices[int(z)]
-    if isinstance(node, Int):
-        return int(dim.integers(np.asarray(z)))
     value = math.exp(z) if node.log else float(z)
+    if isinstance(node, Int):  # as ``dim.integers``, in plain Python (a scalar)
+        return int(min(node.high, max(node.low, round(value))))
     return float(min(node.high, max(node.low, value)))

@@ -302,7 +302,8 @@ class _AutoMLBase(BaseEstimator):
         from automl.portfolio import load_portfolio
         from automl.tpe import TPESampler
 
-        startup = load_portfolio(space, task) if self._use_portfolio else []
+        startup = (load_portfolio(space, task, warn=self.search_space is None)
+                   if self._use_portfolio else [])
         return TPESampler(space, seed=_derived_seed(run_seed, _STREAM_SAMPLER),
                           startup_configs=startup or portfolio(space))
 

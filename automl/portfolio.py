@@ -79,8 +79,8 @@ def portfolio_entries(task: str, path: str | os.PathLike | None = None) -> list[
     return entries
 
 
-def load_portfolio(space: Space, task: str,
-                   path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+def load_portfolio(space: Space, task: str, path: str | os.PathLike | None = None,
+                   warn: bool = True) -> list[dict[str, Any]]:
     """The portfolio configurations valid in ``space``, cheapest first.
 
     Parameters
@@ -90,6 +90,9 @@ def load_portfolio(space: Space, task: str,
     task : {"binary", "multiclass", "regression"}
     path : str or PathLike, optional
         A portfolio JSON file; default the built-in one.
+    warn : bool, default True
+        Warn when entries do not validate. Meant for the default space, where that means
+        the portfolio is stale; a user's own space is expected to reject some entries.
 
     Returns
     -------
@@ -99,7 +102,8 @@ def load_portfolio(space: Space, task: str,
     Warns
     -----
     UserWarning
-        If entries of algorithms the space has no longer validate; they are skipped.
+        If ``warn`` and entries of algorithms the space has do not validate; they are
+        skipped either way.
 
     Examples
     --------
@@ -121,7 +125,7 @@ def load_portfolio(space: Space, task: str,
             invalid.append(str(exc))
             continue
         kept.append(config)
-    if invalid:
+    if invalid and warn:
         warnings.warn(f"{len(invalid)} of {len(entries)} portfolio configurations do not fit "
                       f"the search space and were skipped (first: {invalid[0]}). Rebuild the "
                       "portfolio with benchmarks/portfolio/build.py if the default space "

@@ -77,6 +77,20 @@ def test_entries_that_no_longer_validate_are_skipped_with_one_warning(tmp_path):
     assert configs == [good]
 
 
+def test_a_users_own_space_skips_entries_without_a_warning():
+    from automl.space import Choice, Component, Float, Space
+
+    own = Space({"model": Choice({"logreg": Component(
+        "automl.components.PenalizedLogisticRegression", {"C": Float(0.01, 10.0, log=True)})})})
+    assert load_portfolio(own, "binary", warn=False) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sampler = AutoClassifier(search_space=own, random_state=0)._sampler(own, "binary", 0)
+    assert own.is_valid(sampler.suggest())
+    with pytest.warns(UserWarning, match="do not fit the search space"):
+        load_portfolio(own, "binary")
+
+
 def test_a_malformed_file_is_refused_with_what_was_found(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"classification": {"config": {}}}))

@@ -83,3 +83,14 @@ def test_categorical_sample_frequencies_and_masks():
     draws = categorical_sample(observed, 3, 0.3, rng, mask)
     assert set(np.unique(draws)) == {0, 2}
     assert categorical_mass(np.array([1, 0]), 3, 0.3, mask) == pytest.approx([0.2, 0.9])
+
+
+def test_mass_from_tails_is_normal_mass_and_far_tails_stay_normal_numbers():
+    from automl.tpe.kernels import mass_from_tails
+
+    lo = np.array([-3.0, -1.0, 0.5, 6.0, -9.0, 30.0])
+    hi = np.array([-2.0, 1.0, 2.0, 7.0, -8.5, 60.0])
+    t_lo, t_hi = normal_tail(np.abs(lo)), normal_tail(np.abs(hi))
+    np.testing.assert_array_equal(mass_from_tails(lo, hi, t_lo, t_hi), normal_mass(lo, hi))
+    far = normal_tail(np.array([37.0, 50.0, 1e6]))
+    assert np.all(far >= np.finfo(float).tiny) and np.all(far < 1e-290)  # no subnormals

@@ -137,3 +137,66 @@ def test_stacked_sample_draws_from_the_chosen_block_only():
     rng = np.random.default_rng(2)
     assert np.median(pair.sample(rng, 500)[:, 0]) < 0.2
     assert np.median(pair.sample(rng, 500, block=1)[:, 0]) > 0.8
+
+
+def _reference_log_pdf(pe: ParzenEstimator, points: np.ndarray, block: int) -> np.ndarray:
+    """The mixture density term by term, with the kernels of ``automl.tpe.kernels``."""
+    from automl.tpe.kernels import categorical_probs, discrete_logpmf, truncnorm_logpdf
+
+    start, stop = pe._blocks[block]
+    total = np.zeros((len(points), stop - start))
+    for c, j in enumerate(pe.numeric):
+        d, mu, sigma = pe.dims[j], pe.mus[start:stop, c], pe.sigmas[start:stop, c]
+        x = points[:, j][:, None]
+        if d.kind == "int":
+            lo, hi = d.cells(points[:, j])
+            total += discrete_logpmf(lo[:, None], hi[:, None], mu, sigma, d.low, d.high)
+        else:
+            total += truncnorm_logpdf(x, mu, sigma, d.low, d.high)
+    for c, j in enumerate(pe.categorical):
+        probs = categorical_probs(pe._observed[start:stop, c], pe.dims[j].n_choices,
+                                  float(pe._beta[start, c]))
+        probs[pe._observed[start:stop, c] < 0] = 1.0 / pe.dims[j].n_choices
+        total += np.log(probs[:, points[:, j].astype(int)].T)
+    weights = pe.weights[start:stop]
+    return np.log((np.exp(total) * weights).sum(axis=1))
+
+
+def test_stacked_densities_match_the_mixture_computed_term_by_term():
+    dims = [Dim.continuous(0.0, 1.0), Dim.integer(1, 64, log=True), Dim.integer(0, 9),
+            Dim.categorical(3), Dim.categorical(2, exploration=3.0)]
+    rng = np.random.default_rng(4)
+    def draw(n):
+        return np.column_stack([rng.uniform(size=n), np.log(rng.integers(1, 65, n)),
+                                rng.integers(0, 10, n), rng.integers(0, 3, n),
+                                rng.integers(0, 2, n)]).astype(float)
+    pe = ParzenEstimator.stacked([(draw(4), rng.uniform(0.5, 2.0, 4)), (draw(30), None)], dims)
+    points = pe.sample(rng, 40, block=1)
+    got = pe.log_pdfs(points)
+    for block in (0, 1):
+        np.testing.assert_allclose(got[block], _reference_log_pdf(pe, points, block), rtol=1e-9)
+
+
+def test_density_stays_exact_where_most_components_are_negligible():
+    # narrow kernels at both ends: at a point near one end, the other end's components
+    # are far below exp(-700) and must neither break nor bias the sum
+    dims = [Dim.continuous(0.0, 1000.0)]
+    obs = np.concatenate([np.linspace(0.0, 1.0, 50), np.linspace(999.0, 1000.0, 50)])[:, None]
+    pe = ParzenEstimator.stacked([(obs[:3], None), (obs, None)], dims)
+    points = np.array([[0.5], [999.5], [500.0]])
+    got = pe.log_pdfs(points)
+    assert np.isfinite(got).all()
+    for block in (0, 1):
+        np.testing.assert_allclose(got[block], _reference_log_pdf(pe, points, block), rtol=1e-9)
+
+
+def test_categorical_blocks_merged_by_counting_are_the_unmerged_mixture():
+    dims = [Dim.categorical(3), Dim.categorical(2), Dim.categorical(15, exploration=2.0)]
+    rng = np.random.default_rng(5)
+    obs = np.column_stack([rng.integers(0, k, 200) for k in (3, 2, 15)]).astype(float)
+    weights = rng.uniform(0.1, 3.0, 200)
+    merged = ParzenEstimator.stacked([(obs, weights)], dims)
+    plain = ParzenEstimator(obs, dims, weights=weights)
+    assert len(merged.weights) < len(plain.weights)  # equal rows share a component
+    points = plain.sample(rng, 50)
+    np.testing.assert_allclose(merged.log_pdf(points), plain.log_pdf(points), rtol=1e-12)

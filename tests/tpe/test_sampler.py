@@ -258,3 +258,29 @@ def test_joint_subtree_scoring_gives_valid_reproducible_suggestions(nested_space
         return out
 
     assert run(2) == run(2)
+
+
+def test_choice_smoothing_spreads_the_same_share_on_each_option():
+    from automl.tpe.parzen import categorical_smoothing
+    from automl.tpe.tree import build_groups
+
+    space = Space({"two": Choice({"a": None, "b": None}),
+                   "four": Choice({c: None for c in "cdef"}),
+                   "cat": Categorical(["x", "y", "z"])})
+    dims = dict(zip(build_groups(space)[0].names, build_groups(space)[0].dims))
+    assert (dims["two"].exploration, dims["four"].exploration) == (1.5, 3.0)
+    assert dims["cat"].exploration == 1.0  # plain categoricals are not Choices
+    shares = [categorical_smoothing(80, d.n_choices, d.exploration) / d.n_choices
+              for d in (dims["two"], dims["four"])]
+    assert shares[0] == pytest.approx(shares[1]) == pytest.approx(0.75 / 9)
+
+
+def test_integers_decode_to_plain_ints_within_bounds():
+    from automl.tpe.parzen import Dim
+    from automl.tpe.tree import decode_value
+
+    node = Int(2, 64, log=True)
+    dim = Dim.integer(2, 64, log=True)
+    values = [decode_value(node, dim, z) for z in (math.log(7.4), math.log(1.0), math.log(90.0))]
+    assert values == [7, 2, 64] and all(type(v) is int for v in values)
+    assert decode_value(Int(0, 9), Dim.integer(0, 9), 4.5) == 4  # halves to even, as numpy

@@ -467,18 +467,17 @@ class ParzenEstimator:
         lay = self._lay
         z = np.clip(z, lay.low, lay.high)
         if lay.disc.size:
-            z[:, lay.disc] = self._integers_z(z[:, lay.disc])[0]
+            k = self._integers(z[:, lay.disc])
+            k[:, lay.disc_log] = np.log(k[:, lay.disc_log])
+            z[:, lay.disc] = k
         return z
 
-    def _integers_z(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For integer columns: the nearest integers' internal values and their cells' edges."""
+    def _integers(self, z: np.ndarray) -> np.ndarray:
+        """For integer columns (internal scale): the nearest integers, as floats."""
         lay = self._lay
         values = z.copy()
-        values[..., lay.disc_log] = np.exp(values[..., lay.disc_log])
-        k = np.clip(np.round(values), lay.disc_lowest, lay.disc_highest)
-        edges = np.stack([k, k - 0.5, k + 0.5])
-        edges[..., lay.disc_log] = np.log(edges[..., lay.disc_log])
-        return edges[0], edges[1], edges[2]
+        values[:, lay.disc_log] = np.exp(values[:, lay.disc_log])
+        return np.clip(np.round(values), lay.disc_lowest, lay.disc_highest)
 
     def log_kernels(self, points: np.ndarray) -> np.ndarray:
         """Log-density of each point under each component, shape ``(m, n_components)``.
@@ -525,9 +524,7 @@ class ParzenEstimator:
         distinct edge and component, then gathered for every candidate.
         """
         lay = self._lay
-        values = ints.copy()
-        values[:, lay.disc_log] = np.exp(values[:, lay.disc_log])
-        k = np.clip(np.round(values), lay.disc_lowest, lay.disc_highest)
+        k = self._integers(ints)
         m = len(k)
         mu, inv = self.mus[:, lay.disc], self._inv_sigma[:, lay.disc]
         total = np.zeros((m, len(mu)))

@@ -124,8 +124,8 @@ class TPESampler(BaseSampler):
         self._pending: dict[tuple, list[int]] = {}
         root = self._groups[0]
         key = space.algorithm_key
-        self._algorithm_column = root.names.index(key) if key in root.names and isinstance(
-            space.params[key], Choice) else None
+        self._algorithm_column = root.columns[root.names.index(key)] if key in root.names \
+            and isinstance(space.params[key], Choice) else None
 
     # -- history ------------------------------------------------------------------------
     def _encode(self, config: Mapping[str, Any]) -> tuple[list[tuple[Group, list[float]]], tuple]:
@@ -194,12 +194,20 @@ class TPESampler(BaseSampler):
     def _suggest_group(self, group: Group, rng: np.random.Generator,
                        masks: Mapping[int, np.ndarray], is_good: np.ndarray) -> dict[str, Any]:
         row = self._choose(group, rng, masks, is_good) if group.dims else None
+        return self._values(group, group.dims, row, rng, is_good)
+
+    def _values(self, group: Group, dims: Sequence[Any], row: np.ndarray | None,
+                rng: np.random.Generator, is_good: np.ndarray) -> dict[str, Any]:
+        """The configuration of a group (``dims``, ``row``: its host's), descending."""
         values: dict[str, Any] = dict(group.constants)
-        for j, (name, node, dim) in enumerate(zip(group.names, group.nodes, group.dims)):
-            value = decode_value(node, dim, float(row[j]))
+        for name, node, column in zip(group.names, group.nodes, group.columns):
+            value = decode_value(node, dims[column], float(row[column]))
             if isinstance(node, Choice):
-                value = {value: self._suggest_group(group.children[j][value], rng, {}, is_good)}
+                value = {value: self._suggest_group(group.children[column][value], rng, {},
+                                                    is_good)}
             values[name] = value
+        for name, (option, inlined) in group.inlined.items():
+            values[name] = {option: self._values(inlined, dims, row, rng, is_good)}
         return {name: values[name] for name in group.order}
 
     def _choose(self, group: Group, rng: np.random.Generator, masks: Mapping[int, np.ndarray],

@@ -45,30 +45,46 @@ CHOICE_EXPLORATION = 0.75
 class Group:
     """The searched parameters of one branch.
 
+    A ``Choice`` with a single option is always taken, so its option's parameters are
+    active exactly when the branch holding the choice is: they are columns of that
+    branch's row (modelled jointly, no decision of their own), described by an
+    *inlined* group that has no row of its own.
+
     Attributes
     ----------
     index : int
-        Position in the list returned by :func:`build_groups` (top-down order).
+        Position in the list returned by :func:`build_groups` (top-down order); -1 for
+        an inlined group.
     prefix : str
         Full-path prefix of the branch's parameters (``""`` for the root).
-    names, nodes, dims : lists
-        The searched parameters: local name, space node, column description.
+    names, nodes : lists
+        The searched parameters of this branch: local name, space node.
+    columns : list of int
+        Column of the row holding each of ``names``.
+    dims : list of Dim
+        One per column of the row (the group's own parameters and those inlined into
+        it); empty for an inlined group.
     constants : dict
         Local name -> value of the parameters that cannot vary.
     order : list of str
         Every local name, in declaration order (the order of the configuration dict).
     children : dict
-        Column index of a ``Choice`` -> option name -> child :class:`Group`.
+        Column of a ``Choice`` -> option name -> child :class:`Group` (shared with the
+        groups inlined into this one).
+    inlined : dict
+        Local name of a single-option ``Choice`` -> (option, inlined :class:`Group`).
     """
 
     index: int
     prefix: str
     names: list[str] = field(default_factory=list)
     nodes: list[Any] = field(default_factory=list)
+    columns: list[int] = field(default_factory=list)
     dims: list[Dim] = field(default_factory=list)
     constants: dict[str, Any] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     children: dict[int, dict[str, "Group"]] = field(default_factory=dict)
+    inlined: dict[str, tuple[str, "Group"]] = field(default_factory=dict)
 
 
 def _fixed_value(node: Any) -> tuple[bool, Any]:
@@ -92,21 +108,31 @@ def _dim(node: Any) -> Dim:
     return Dim.continuous(node.low, node.high, node.log)
 
 
-def _build(params: Mapping[str, Any], prefix: str, groups: list[Group]) -> Group:
-    group = Group(index=len(groups), prefix=prefix, order=list(params))
-    groups.append(group)
+def _build(params: Mapping[str, Any], prefix: str, groups: list[Group],
+           host: Group | None = None) -> Group:
+    """The group of ``params``; with ``host``, inlined into the host's row."""
+    group = Group(index=len(groups) if host is None else -1, prefix=prefix, order=list(params))
+    if host is None:
+        groups.append(group)
+        host = group
+    group.children = host.children
     for name, node in params.items():
         fixed, value = _fixed_value(node)
         if fixed:
             group.constants[name] = value
-            continue
-        group.names.append(name)
-        group.nodes.append(node)
-        group.dims.append(_dim(node))
-        if isinstance(node, Choice):
-            group.children[len(group.dims) - 1] = {
-                option: _build(branch.params, f"{prefix}{name}.{option}.", groups)
-                for option, branch in node.options.items()}
+        elif isinstance(node, Choice) and len(node.options) == 1:
+            option, branch = next(iter(node.options.items()))
+            group.inlined[name] = (option, _build(branch.params, f"{prefix}{name}.{option}.",
+                                                  groups, host))
+        else:
+            group.names.append(name)
+            group.nodes.append(node)
+            group.columns.append(len(host.dims))
+            host.dims.append(_dim(node))
+            if isinstance(node, Choice):
+                host.children[len(host.dims) - 1] = {
+                    option: _build(branch.params, f"{prefix}{name}.{option}.", groups)
+                    for option, branch in node.options.items()}
     return group
 
 
@@ -125,19 +151,27 @@ def encode(group: Group, config: Mapping[str, Any]) -> Iterator[tuple[Group, lis
     """
     row = [0.0] * len(group.dims)
     below: list[tuple[Group, Mapping[str, Any]]] = []
-    for j, (name, node) in enumerate(zip(group.names, group.nodes)):
-        value = config[name]
-        if isinstance(node, Choice):
-            option, sub = next(iter(value.items()))
-            row[j] = float(node.names.index(option))
-            below.append((group.children[j][option], sub))
-        elif isinstance(node, Categorical):
-            row[j] = float(node.index(value))
-        else:
-            row[j] = math.log(value) if node.log else float(value)
+    _fill_row(group, config, row, below)
     yield group, row
     for child, sub in below:
         yield from encode(child, sub)
+
+
+def _fill_row(group: Group, config: Mapping[str, Any], row: list[float],
+              below: list[tuple[Group, Mapping[str, Any]]]) -> None:
+    """Write a group's values (and its inlined groups') into the row of its host."""
+    for name, node, column in zip(group.names, group.nodes, group.columns):
+        value = config[name]
+        if isinstance(node, Choice):
+            option, sub = next(iter(value.items()))
+            row[column] = float(node.names.index(option))
+            below.append((group.children[column][option], sub))
+        elif isinstance(node, Categorical):
+            row[column] = float(node.index(value))
+        else:
+            row[column] = math.log(value) if node.log else float(value)
+    for name, (option, inlined) in group.inlined.items():
+        _fill_row(inlined, config[name][option], row, below)
 
 
 def decode_value(node: Any, dim: Dim, z: float) -> Any:

@@ -200,3 +200,14 @@ def test_categorical_blocks_merged_by_counting_are_the_unmerged_mixture():
     assert len(merged.weights) < len(plain.weights)  # equal rows share a component
     points = plain.sample(rng, 50)
     np.testing.assert_allclose(merged.log_pdf(points), plain.log_pdf(points), rtol=1e-12)
+
+
+def test_large_products_avoid_blas_threads_with_the_same_result():
+    from automl.tpe.parzen import _BLAS_THREADED, _product
+
+    rng = np.random.default_rng(6)
+    small, large = rng.normal(size=(24, 3)), rng.normal(size=(24, 7))
+    for a in (small, large):
+        b = rng.normal(size=(a.shape[1], 2000))
+        np.testing.assert_allclose(_product(a, b), a @ b, rtol=1e-12, atol=1e-12)
+    assert 24 * 3 * 2000 < _BLAS_THREADED < 24 * 7 * 2000  # both paths were taken

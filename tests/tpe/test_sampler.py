@@ -284,3 +284,31 @@ def test_integers_decode_to_plain_ints_within_bounds():
     values = [decode_value(node, dim, z) for z in (math.log(7.4), math.log(1.0), math.log(90.0))]
     assert values == [7, 2, 64] and all(type(v) is int for v in values)
     assert decode_value(Int(0, 9), Dim.integer(0, 9), 4.5) == 4  # halves to even, as numpy
+
+
+def test_single_option_choices_are_modelled_in_their_parents_row():
+    from automl.tpe.tree import build_groups, encode
+
+    space = Space({"impute": Choice({"simple": {"strategy": Categorical(["mean", "median"]),
+                                                "deep": Choice({"only": {"k": Int(1, 9)}})}}),
+                   "model": Choice({"a": {"x": Float(0.0, 1.0)}, "b": None})},
+                  algorithm_key="model")
+    groups = build_groups(space)
+    root = groups[0]
+    assert root.names == ["model"] and list(root.inlined) == ["impute"]
+    assert len(root.dims) == 3 and root.columns == [2]  # strategy, k, then model
+    assert [g.prefix for g in groups] == ["", "model.a.", "model.b."]
+    config = {"impute": {"simple": {"strategy": "median", "deep": {"only": {"k": 4}}}},
+              "model": {"a": {"x": 0.5}}}
+    rows = {g.prefix: row for g, row in encode(root, config)}
+    assert rows == {"": [1.0, 4.0, 0.0], "model.a.": [0.5]}
+    suggestions = []
+    for _ in range(2):
+        sampler = TPESampler(space, seed=3, n_startup=5)
+        for i in range(25):
+            config = sampler.suggest(allowed=["b"] if i == 20 else None)
+            space.validate(config)
+            assert i != 20 or "b" in config["model"]  # the algorithm column is still found
+            sampler.observe(config, abs(config["impute"]["simple"]["deep"]["only"]["k"] - 3))
+        suggestions.append(config)
+    assert suggestions[0] == suggestions[1]

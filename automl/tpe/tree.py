@@ -6,6 +6,10 @@ its group (its value is the option's index) whose options lead to child groups. 
 is active in a configuration exactly when the choice leading to it took its option, so
 each group is modelled only from the trials where it was active.
 
+A ``Choice`` with a single option is always taken: its option's parameters are active
+exactly when the branch holding it is, so they become columns of that branch's group
+(one joint model and one decision less) instead of a group of their own.
+
 Leaves that cannot vary (``Constant``, a one-category ``Categorical``, a numeric range
 with ``low == high``) are not modelled: they are just emitted.
 

@@ -28,7 +28,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from automl.space import Categorical, Choice, Constant, Float, Int, Space
 from automl.tpe.parzen import Dim
 

@@ -227,4 +227,7 @@ class TPESampler(BaseSampler):
         values = rows.values
         pair = ParzenEstimator.stacked([(values[good], weights), (values[bad], None)],
                                        group.dims, self.prior_weight)
-        return select_split(pair, rng, self.n_candidates, masks)
+        counts = {column: np.bincount(values[:, column].astype(np.int64),
+                                      minlength=group.dims[column].n_choices)
+                  for column in group.children}  # trials per option of each Choice
+        return select_split(pair, rng, self.n_candidates, masks, counts)

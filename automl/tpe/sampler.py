@@ -33,7 +33,9 @@ Estimator: Understanding Its Algorithm Components and Their Roles"):
 * categorical kernels: Aitchison-Aitken with smoothing ``1 / sqrt(n + 1)``; on the
   options of a ``Choice`` it is ``0.75 k / sqrt(n + 1)`` for ``k`` options (the same
   share per option whatever ``k``), so that an algorithm is not abandoned too early;
-* 24 candidates per group, 10 random startup trials.
+* 24 candidates per group, 10 random startup trials; at ``Choice`` columns the
+  log-ratio gets a bonus for rarely tried options
+  (:func:`~automl.tpe.acquisition.count_bonus`, a UCB term).
 
 With ``joint_subtree=True`` a decision scores each candidate with its whole branch (see
 :mod:`~automl.tpe.mixture`) instead of its own group's parameters. It is off by default:

@@ -308,10 +308,14 @@ def test_one_writer_per_folder(tmp_path):
 # --- SIGKILL at random points ------------------------------------------------------------
 
 CHILD = textwrap.dedent("""
-    import math, os, sys, time
+    import math, os, signal, sys, time
     import numpy as np
     import automl.journal as jm
     from automl.seeding import trial_seed
+
+    # Ctrl-C as a user at a terminal has it: a job started in the background by a shell
+    # (CI runners, nohup) inherits SIGINT ignored, and Python then keeps ignoring it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     folder, target, slow = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "slow"
     if slow:  # simulate a write the kernel tears: half a line, a pause, the rest

@@ -42,11 +42,10 @@ def tables(df: pd.DataFrame, budget: float) -> str:
         index=["dataset", "metric"], columns="system", values="filled")
     present = [name for name in VARIANTS if name in scores.columns]
     scores = scores[present]
-    full = scores["automl"]
-    worse = {}
-    for name in present:
-        sign = [1.0 if HIGHER_IS_BETTER[m] else -1.0 for m in scores.index.get_level_values(1)]
-        worse[name] = int(((scores[name] - full) * pd.Series(sign, index=scores.index) < 0).sum())
+    sign = pd.Series([1.0 if HIGHER_IS_BETTER[m] else -1.0
+                      for m in scores.index.get_level_values("metric")], index=scores.index)
+    gain = scores.sub(scores["automl"], axis=0).mul(sign, axis=0)   # > 0: better than full
+    worse = (gain < 0).sum()
     ours = df[df["system"].isin(VARIANTS)]
     summary = ours.groupby("system").agg(
         mean_normalized=("normalized", "mean"), mean_rank=("rank", "mean"),

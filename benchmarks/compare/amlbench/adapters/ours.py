@@ -11,6 +11,8 @@ from amlbench.adapters.base import Adapter
 class AutomlAdapter(Adapter):
     """``AutoClassifier(time_budget, metric, n_jobs, random_state, verbose=0)``; the
     DataFrame is passed as read (categoricals as strings, missing values as NaN).
+    The ablation variants below switch one mechanism off through ``settings`` (class
+    attributes of a subclass of ``AutoClassifier``) or ``ensemble``.
 
     Examples
     --------
@@ -18,12 +20,17 @@ class AutomlAdapter(Adapter):
     >>> ad.fit(X, y).predict_proba(X_test)                            # doctest: +SKIP
     """
 
+    settings: dict = {}     # private switches of AutoClassifier, set by the ablation variants
+    ensemble: bool = True
+
     def fit(self, X: pd.DataFrame, y: pd.Series) -> "AutomlAdapter":
         from automl import AutoClassifier
 
-        self.model_ = AutoClassifier(
+        estimator = (type("Variant", (AutoClassifier,), dict(self.settings))
+                     if self.settings else AutoClassifier)
+        self.model_ = estimator(
             time_budget=self.time_budget, metric=self.metric, n_jobs=self.n_jobs,
-            random_state=self.seed, verbose=0,
+            random_state=self.seed, verbose=0, ensemble=self.ensemble,
         ).fit(X, y.astype(str))
         self.classes_ = [str(c) for c in self.model_.classes_]
         return self
@@ -38,41 +45,19 @@ class AutomlAdapter(Adapter):
         return automl.__version__
 
 
-class _AblationAdapter(AutomlAdapter):
-    """Ours with one of the search's mechanisms switched off (issue 9's ablation table).
-
-    ``settings`` are class attributes of a subclass of ``AutoClassifier`` (the private
-    switches ``_use_portfolio`` and ``_racing``); ``ensemble`` is the public parameter.
-    """
-
-    settings: dict = {}
-    ensemble: bool = True
-
-    def fit(self, X: pd.DataFrame, y: pd.Series) -> "AutomlAdapter":
-        from automl import AutoClassifier
-
-        variant = type("Variant", (AutoClassifier,), dict(self.settings))
-        self.model_ = variant(
-            time_budget=self.time_budget, metric=self.metric, n_jobs=self.n_jobs,
-            random_state=self.seed, verbose=0, ensemble=self.ensemble,
-        ).fit(X, y.astype(str))
-        self.classes_ = [str(c) for c in self.model_.classes_]
-        return self
-
-
-class NoPortfolioAdapter(_AblationAdapter):
+class NoPortfolioAdapter(AutomlAdapter):
     """Startup from the cheap algorithms' defaults instead of the built-in portfolio."""
 
     settings = {"_use_portfolio": False}
 
 
-class NoRacingAdapter(_AblationAdapter):
+class NoRacingAdapter(AutomlAdapter):
     """Every trial runs all its folds (no fold racing, no subsample stage)."""
 
     settings = {"_racing": False, "_halving": None}
 
 
-class NoEnsembleAdapter(_AblationAdapter):
+class NoEnsembleAdapter(AutomlAdapter):
     """The single best pipeline, no ensemble selection."""
 
     ensemble = False

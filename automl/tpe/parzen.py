@@ -361,20 +361,28 @@ class ParzenEstimator:
             base -= 0.5 * (centred * self.mus[:, lay.cont]).sum(axis=1)
             self._quadratic, self._linear = -0.5 * precision.T, centred.T
         if self.categorical:
-            spread = self._beta / lay.n_choices
-            miss = np.log(spread)
-            bonus = np.log(spread + (1.0 - self._beta)) - miss
-            prior = self._observed < 0  # the prior's kernels are uniform
-            miss[prior] = np.broadcast_to(-np.log(lay.n_choices), miss.shape)[prior]
-            base += miss.sum(axis=1)
-            # one row per (column, category), one column per component: the bonus where
-            # the component sits, so matching candidates is one gather and one sum (not a
-            # matrix product: BLAS threads stall on a busy machine)
-            seen = ~prior
-            self._bonus_table = np.zeros((lay.n_categories, len(base)))
-            self._bonus_table[(self._observed + lay.offsets)[seen],
-                              np.nonzero(seen)[0]] = bonus[seen]
+            self._prepare_categorical(base)
         self._base = base
+
+    def _prepare_categorical(self, base: np.ndarray) -> None:
+        """The categorical constants, once per block (a block's kernels share their
+        smoothing), added to ``base``; and the table of match bonuses."""
+        lay = self._lay
+        priors = [stop - 1 for _, stop in self._blocks]  # the prior's kernels are uniform
+        beta = self._beta[priors]
+        spread = beta / lay.n_choices
+        miss = np.log(spread)
+        bonus = np.log(spread + (1.0 - beta)) - miss
+        per_row = np.repeat(miss.sum(axis=1), self._sizes)
+        per_row[priors] = (-np.log(lay.n_choices)).sum()
+        base += per_row
+        # one row per (column, category), one column per component: the bonus where
+        # the component sits, so matching candidates is one gather and one sum (not a
+        # matrix product: BLAS threads stall on a busy machine)
+        seen = np.delete(np.arange(len(base)), priors)
+        self._bonus_table = np.zeros((lay.n_categories, len(base)))
+        self._bonus_table[self._observed[seen] + lay.offsets, seen[:, None]] = np.repeat(
+            bonus, [size - 1 for size in self._sizes], axis=0)
 
     def allowed_mass(self, allowed: Mapping[int, np.ndarray] | None) -> np.ndarray:
         """Probability that each component draws categories permitted by ``allowed``.

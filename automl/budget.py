@@ -50,6 +50,10 @@ class Budget:
         With successive halving, the share of training rows of the subsample stage: a
         trial that went on to the full CV spent about ``1 / (1 + fraction)`` of its time
         there, and only that part predicts its refit.
+    refit_costs : mapping, optional
+        Algorithm name -> cost of its final fit relative to a fold's fit at the same size
+        (the component tag ``refit_cost``; 2 for the early-stopped boosters, which fit
+        twice on all rows); 1 for algorithms not listed.
 
     Examples
     --------
@@ -61,8 +65,10 @@ class Budget:
     """
 
     def __init__(self, time_budget: float | None, n_folds: int, refit_scale: float,
-                 refit_factor: float = 1.0, subsample_fraction: float = 0.0) -> None:
+                 refit_factor: float = 1.0, subsample_fraction: float = 0.0,
+                 refit_costs: Mapping[str, float] | None = None) -> None:
         self.refit_factor = refit_factor
+        self.refit_costs = dict(refit_costs or {})
         self.subsample_fraction = subsample_fraction
         self.start = time.monotonic()
         self.deadline = math.inf if time_budget is None else self.start + time_budget
@@ -77,12 +83,14 @@ class Budget:
         """Seconds left before the deadline, minus the shutdown margin (inf: no deadline)."""
         return self.deadline - time.monotonic() - MARGIN
 
-    def refit_estimate(self, record: dict) -> float:
-        """Seconds to refit a trial's pipeline on all rows, from its CV duration."""
+    def refit_estimate(self, record: dict, single: bool = False) -> float:
+        """Seconds to refit a trial's pipeline on all rows, from its CV duration;
+        ``single``: as one fit, without the algorithm's ``refit_cost``."""
         duration = record["duration"]
         if record.get("subsample_fold_scores"):
             duration /= 1.0 + self.subsample_fraction
-        return 1.5 * duration * self.refit_scale + 0.5
+        cost = 1.0 if single else self.refit_costs.get(record.get("algorithm"), 1.0)
+        return 1.5 * cost * duration * self.refit_scale + 0.5
 
     def trials_end_wallclock(self) -> float | None:
         """Wall-clock time (``time.time()``) by which running trials should stop folding."""

@@ -35,6 +35,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 __all__ = [
     "AsCategories",
+    "EarlyStoppedBooster",
     "EarlyStoppedLGBMClassifier",
     "EarlyStoppedLGBMRegressor",
     "EarlyStoppedXGBClassifier",
@@ -405,25 +406,37 @@ def _check_x(est: BaseEstimator, X: Any) -> np.ndarray:
     return X
 
 
-class _EarlyStoppedBooster(BaseEstimator):
-    """Shared fit logic: inner split, early stopping, fallback for tiny data."""
+class EarlyStoppedBooster(BaseEstimator):
+    """Shared fit logic: inner split, early stopping, optional refit, fallback for tiny data.
+
+    With ``refit=True`` (set for the final fit on all rows, see
+    :func:`automl.evaluate.fit_final`) the number of trees is found by early stopping on a
+    held-out ``max(validation_fraction, REFIT_VALIDATION_FRACTION)`` of the rows, then the
+    model is fitted again on every row with that many trees: the held-out rows then cost
+    no training data, so a larger split is used to make the stopping point less noisy.
+    """
 
     _min_valid_rows = 10
     _fallback_trees = 100
+    REFIT_VALIDATION_FRACTION = 0.2
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "_EarlyStoppedBooster":
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "EarlyStoppedBooster":
         X, y = _check_xy(X, y, classifier=isinstance(self, ClassifierMixin))
         y = self._encode_target(y)
         self.n_features_in_ = X.shape[1]
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        train, valid = _inner_split(y, float(self.validation_fraction),
-                                    isinstance(self, ClassifierMixin), self.random_state)
+        fraction = float(self.validation_fraction)
+        if getattr(self, "refit", False):
+            fraction = max(fraction, self.REFIT_VALIDATION_FRACTION)
+        train, valid = _inner_split(y, fraction, isinstance(self, ClassifierMixin), self.random_state)
         if len(valid) < self._min_valid_rows:
             self.model_ = self._library_fit(X, y, w, None, min(self.max_trees, self._fallback_trees))
         else:
             pick = (lambda idx: None) if w is None else (lambda idx: w[idx])
             self.model_ = self._library_fit(X[train], y[train], pick(train),
                                             (X[valid], y[valid], pick(valid)), self.max_trees)
+            if getattr(self, "refit", False):
+                self.model_ = self._library_fit(X, y, w, None, self._best_trees())
         self.n_estimators_ = self._best_trees()
         return self
 
@@ -468,12 +481,13 @@ class _RegressorOutput(RegressorMixin):
         return np.asarray(self.model_.predict(X), dtype=np.float64)
 
 
-class _LGBMBase(_EarlyStoppedBooster):
+class _LGBMBase(EarlyStoppedBooster):
     def __init__(self, learning_rate: float = 0.1, num_leaves: int = 31, min_child_samples: int = 20,
                  colsample_bytree: float = 1.0, subsample: float = 1.0, reg_alpha: float = 0.0,
                  reg_lambda: float = 0.0, max_trees: int = 1000, n_iter_no_change: int = 20,
                  validation_fraction: float = 0.1, categorical_features: Any = None,
-                 random_state: int | None = None, n_jobs: int = 1) -> None:
+                 random_state: int | None = None, n_jobs: int = 1,
+                 refit: bool = False) -> None:
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
@@ -487,6 +501,7 @@ class _LGBMBase(_EarlyStoppedBooster):
         self.categorical_features = categorical_features
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.refit = refit
 
     def _library_fit(self, X: np.ndarray, y: np.ndarray, w: Any, valid: Any, trees: int) -> Any:
         import lightgbm
@@ -518,6 +533,7 @@ class EarlyStoppedLGBMClassifier(_ClassifierOutput, _LGBMBase):
     A stratified ``validation_fraction`` of the rows is held out; boosting stops after
     ``n_iter_no_change`` rounds without improvement, at most ``max_trees`` trees. With
     fewer than 10 validation rows it trains 100 trees on everything instead.
+    With ``refit=True`` it then refits on all rows with the number of trees found.
     ``categorical_features`` lists the column indices LightGBM treats as categories.
 
     Examples
@@ -544,12 +560,13 @@ class EarlyStoppedLGBMRegressor(_RegressorOutput, _LGBMBase):
     """
 
 
-class _XGBBase(_EarlyStoppedBooster):
+class _XGBBase(EarlyStoppedBooster):
     def __init__(self, learning_rate: float = 0.1, max_depth: int = 6, min_child_weight: float = 1.0,
                  colsample_bytree: float = 1.0, subsample: float = 1.0, reg_alpha: float = 0.0,
                  reg_lambda: float = 1.0, max_trees: int = 1000, n_iter_no_change: int = 20,
                  validation_fraction: float = 0.1, categorical_features: Any = None,
-                 random_state: int | None = None, n_jobs: int = 1) -> None:
+                 random_state: int | None = None, n_jobs: int = 1,
+                 refit: bool = False) -> None:
         self.learning_rate = learning_rate
         self.max_depth = max_depth
         self.min_child_weight = min_child_weight
@@ -563,6 +580,7 @@ class _XGBBase(_EarlyStoppedBooster):
         self.categorical_features = categorical_features
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.refit = refit
 
     def _library_fit(self, X: np.ndarray, y: np.ndarray, w: Any, valid: Any, trees: int) -> Any:
         import xgboost

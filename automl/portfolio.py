@@ -3,8 +3,10 @@
 ``search_spaces/portfolio.json`` holds one ordered list of configurations of the default
 space per kind of task (``classification``, ``regression``), chosen greedily so that
 together they do well over many datasets (built by ``benchmarks/portfolio/build.py``;
-its README records how). The search evaluates them first, cheapest first, and TPE goes
-on with their results as history.
+its README records how). The list is stored in the order the search evaluates it:
+greedily by the mean regret each entry removes per CPU second, so that a short budget
+gets the most per second spent (this beat cheapest-first in the build's
+leave-one-dataset-out check); TPE goes on with their results as history.
 
 At load time every entry is checked against the space actually searched: entries whose
 algorithm the space does not have (``include``/``exclude``) are left out silently;
@@ -81,7 +83,7 @@ def portfolio_entries(task: str, path: str | os.PathLike | None = None) -> list[
 
 def load_portfolio(space: Space, task: str, path: str | os.PathLike | None = None,
                    warn: bool = True) -> list[dict[str, Any]]:
-    """The portfolio configurations valid in ``space``, cheapest first.
+    """The portfolio configurations valid in ``space``, in the file's order.
 
     Parameters
     ----------
@@ -97,7 +99,7 @@ def load_portfolio(space: Space, task: str, path: str | os.PathLike | None = Non
     Returns
     -------
     list of dict
-        Nested configurations, ordered by their measured mean time (``seconds``).
+        Nested configurations in the order stored (the order of evaluation).
 
     Warns
     -----
@@ -115,7 +117,7 @@ def load_portfolio(space: Space, task: str, path: str | os.PathLike | None = Non
     entries = portfolio_entries(task, path)
     algorithms = set(space.algorithms)
     kept, invalid = [], []
-    for entry in sorted(entries, key=lambda e: float(e.get("seconds", 0.0))):
+    for entry in entries:
         config = entry["config"]
         if _algorithm(space, config) not in algorithms:
             continue

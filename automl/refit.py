@@ -82,9 +82,9 @@ def refit_best(state: Any, pool: Any, shared: SharedTrialData) -> tuple[Pipeline
     failures: list[str] = []
     for record in candidates:
         left = budget.left()
-        if record is not cheapest and budget.refit_estimate(record) > left:
+        if record is not cheapest and budget.refit_estimate(record, single=True) > left:
             continue
-        done = _wait_for(pool, state, _submit_refit(pool, shared, record, left))
+        done = _wait_for(pool, state, _submit_refit(pool, shared, record, left, budget))
         if done.status == "ok":
             return done.value, record
         failures.append(f"trial {record['trial_id']} ({record['algorithm']}): {done.status} "
@@ -100,11 +100,14 @@ def refit_best(state: Any, pool: Any, shared: SharedTrialData) -> tuple[Pipeline
     )
 
 
-def _submit_refit(pool: Any, shared: SharedTrialData, record: dict, left: float) -> int:
-    """Fit a trial's pipeline on all rows in a worker, limited to ``left`` seconds."""
+def _submit_refit(pool: Any, shared: SharedTrialData, record: dict, left: float,
+                  budget: Any) -> int:
+    """Fit a trial's pipeline on all rows in a worker, limited to ``left`` seconds; a
+    booster is fitted twice (stopping point, then all rows) only if that fits in time."""
     limit = None if not math.isfinite(left) else max(left, MIN_TRIAL)
+    twice = not math.isfinite(left) or budget.refit_estimate(record) <= left
     return pool.submit(fit_final, shared.path, record["config"], seed=record["seed"],
-                       n_threads=1, time_limit=limit)
+                       n_threads=1, refit_boosters=twice, time_limit=limit)
 
 
 def _wait_for(pool: Any, state: Any, task_id: int) -> Any:
@@ -187,9 +190,9 @@ def refit_ensemble(state: Any, data: TrialData, pool: Any, shared: SharedTrialDa
         if record["trial_id"] in fitted:
             continue
         left = state.budget.left()
-        if math.isfinite(left) and state.budget.refit_estimate(record) > left:
+        if math.isfinite(left) and state.budget.refit_estimate(record, single=True) > left:
             return None, []
-        tasks[_submit_refit(pool, shared, record, left)] = record["trial_id"]
+        tasks[_submit_refit(pool, shared, record, left, state.budget)] = record["trial_id"]
     while tasks:
         for done in pool.wait(timeout=None):
             trial_id = tasks.pop(done.task_id, None)

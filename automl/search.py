@@ -271,7 +271,7 @@ def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialDa
                                "started_at": time.time()}
         if trial_id == 0 and math.isfinite(state.budget.deadline) and pool.n_free > 0:
             state.safety_task = pool.submit(fit_final, shared.path, config, seed=seed,
-                                            n_threads=1, time_limit=limit)
+                                            n_threads=1, refit_boosters=False, time_limit=limit)
 
 
 # ---------------------------------------------------------------------------------------
@@ -392,6 +392,12 @@ def _show(state: _State, progress: Progress) -> None:
 # the loop
 
 
+def _refit_costs(space: Space) -> dict[str, float]:
+    """Each algorithm's ``refit_cost`` tag: its final fit's cost relative to a fold's."""
+    branches = {name: space.branch(space.algorithm_key, name) for name in space.algorithms}
+    return {name: float(getattr(b, "tags", {}).get("refit_cost", 1.0)) for name, b in branches.items()}
+
+
 def _start(data: TrialData, settings: SearchSettings) -> tuple[TrialData, _State]:
     """Step 1: start the clock, draw the subsample if halving applies, set up the state."""
     n_train, n_all = fold_sizes(data.folds)
@@ -399,7 +405,7 @@ def _start(data: TrialData, settings: SearchSettings) -> tuple[TrialData, _State
     halving = halving if halving is not None and halving.applies(*data.X.shape) else None
     budget = Budget(settings.time_budget, len(data.folds), n_all / n_train,
                     2.0 if settings.ensemble_size > 1 else 1.0,
-                    0.0 if halving is None else halving.fraction)
+                    0.0 if halving is None else halving.fraction, _refit_costs(data.space))
     data = with_subsample(data, halving, settings.run_seed)
     return data, _State(settings, data.space, budget, len(data.folds), data.metric.loss, halving)
 

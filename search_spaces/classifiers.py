@@ -140,9 +140,9 @@ def classifier_components() -> dict[str, Component]:
     """
     return {
         "lightgbm": Component("automl.components.EarlyStoppedLGBMClassifier", lightgbm_params(),
-                              cost=2, native_categorical=True),
+                              cost=2, native_categorical=True, refit_cost=2.0),
         "xgboost": Component("automl.components.EarlyStoppedXGBClassifier", xgboost_params(),
-                             cost=3, native_categorical=True),
+                             cost=3, native_categorical=True, refit_cost=2.0),
         "hist_gb": Component("sklearn.ensemble.HistGradientBoostingClassifier", hist_gb_params(),
                              cost=2, native_categorical=True),
         "random_forest": Component("sklearn.ensemble.RandomForestClassifier",

@@ -43,9 +43,9 @@ def regressor_components() -> dict[str, Component]:
     """
     return {
         "lightgbm": Component("automl.components.EarlyStoppedLGBMRegressor", lightgbm_params(),
-                              cost=2, native_categorical=True),
+                              cost=2, native_categorical=True, refit_cost=2.0),
         "xgboost": Component("automl.components.EarlyStoppedXGBRegressor", xgboost_params(),
-                             cost=3, native_categorical=True),
+                             cost=3, native_categorical=True, refit_cost=2.0),
         "hist_gb": Component("sklearn.ensemble.HistGradientBoostingRegressor", hist_gb_params(),
                              cost=2, native_categorical=True),
         "random_forest": Component("sklearn.ensemble.RandomForestRegressor",

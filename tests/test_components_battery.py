@@ -172,6 +172,27 @@ def test_boosters_stop_early_and_respect_the_cap():
         np.testing.assert_array_equal(again.predict_proba(X), slow.predict_proba(X))
 
 
+def test_refit_boosters_find_their_trees_on_a_split_then_fit_every_row():
+    from lightgbm import LGBMClassifier
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(500, 4))
+    y = (X[:, 0] - X[:, 1] + 0.5 * rng.normal(size=500) > 0).astype(int)
+    refit = components.EarlyStoppedLGBMClassifier(learning_rate=0.2, random_state=0, refit=True).fit(X, y)
+    plain = components.EarlyStoppedLGBMClassifier(learning_rate=0.2, random_state=0).fit(X, y)
+    # the same trees as a single LightGBM fit of every row with the number found
+    full = LGBMClassifier(n_estimators=refit.n_estimators_, learning_rate=0.2, num_leaves=31,
+                          min_child_samples=20, reg_alpha=0.0, reg_lambda=0.0, random_state=0,
+                          n_jobs=1, verbose=-1).fit(X, y)
+    np.testing.assert_allclose(refit.predict_proba(X), full.predict_proba(X))
+    assert refit.model_.n_estimators == refit.n_estimators_ < 1000
+    assert not np.allclose(refit.predict_proba(X), plain.predict_proba(X))
+    for cls in (components.EarlyStoppedXGBClassifier, components.EarlyStoppedLGBMRegressor):
+        target = y if cls is components.EarlyStoppedXGBClassifier else X[:, 0] - X[:, 1]
+        model = cls(learning_rate=0.3, max_trees=300, random_state=0, refit=True).fit(X, target)
+        assert 0 < model.n_estimators_ < 300 and model.model_.n_estimators == model.n_estimators_
+
+
 def test_inner_split_keeps_rare_classes_in_training():
     y = np.array([0] * 50 + [1] * 50 + [2])
     train, valid = components._inner_split(y, 0.2, stratify=True, seed=0)

@@ -135,3 +135,19 @@ def test_shared_data_is_loaded_once_per_process_and_removed_on_close():
     assert not os.path.exists(shared.path)
     assert isinstance(pipeline, Pipeline)
     assert pipeline.predict_proba(data.X).shape == (240, 3)
+
+
+def test_the_final_fit_refits_our_boosters_on_every_row_and_cv_does_not():
+    space = Space({"model": Choice({"lgbm": Component("automl.components.EarlyStoppedLGBMClassifier",
+                                                      {"learning_rate": Float(0.05, 0.3, log=True)})})})
+    X, y = make_classification(n_samples=300, n_features=5, random_state=0)
+    X = _frame(X)
+    data = TrialData(X, y, make_folds(y, "binary", 3, 0), space, describe_columns(X), "binary",
+                     get_metric("log_loss", "binary"), 2)
+    config = {"model": {"lgbm": {"learning_rate": 0.2}}}
+    with SharedTrialData(data) as shared:
+        final = fit_final(shared.path, config, seed=0)
+    assert final[-1].refit is True and final[-1].model_.n_estimators == final[-1].n_estimators_
+    assert cross_validate(data, config, seed=0).status == "ok"
+    from automl.builder import build_pipeline
+    assert build_pipeline(config, space, describe_columns(X), "binary", 0)[-1].refit is False

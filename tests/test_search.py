@@ -225,6 +225,24 @@ def test_the_refit_estimate_leaves_out_the_subsample_stage():
     assert halved.refit_estimate(record) == pytest.approx(plain.refit_estimate({"duration": 8.0}))
 
 
+def test_the_refit_estimate_counts_an_algorithms_refit_cost():
+    budget = Budget(None, 4, 1.25, refit_costs={"booster": 2.0})
+    plain = budget.refit_estimate({"duration": 10.0, "algorithm": "forest"})
+    boosted = budget.refit_estimate({"duration": 10.0, "algorithm": "booster"})
+    assert plain == pytest.approx(1.5 * 10.0 * 1.25 / 4 + 0.5)
+    assert boosted - 0.5 == pytest.approx(2.0 * (plain - 0.5))
+
+
+def test_the_default_spaces_boosters_cost_two_fits_to_refit():
+    from automl.search import _refit_costs
+    from search_spaces import default_space
+
+    for task in ("binary", "regression"):
+        costs = _refit_costs(default_space(task))
+        assert costs["lightgbm"] == costs["xgboost"] == 2.0
+        assert costs["random_forest"] == 1.0
+
+
 class SlowFit(_Prior):
     """Each fit takes 0.6 s: a 3-fold CV cannot finish in 1 s, a single refit can."""
 

@@ -25,11 +25,15 @@ Three steps; ``evaluate`` is resumable:
     cap. Greedy forward selection adds the candidate that most lowers the mean over
     datasets of the best-in-set regret (ties: lower mean regret of its own, then cheaper),
     up to ``--size`` (a candidate that adds nothing and has a mean regret of its own
-    >= 0.9 ends the list early); the set is written cheapest first by mean CPU seconds.
+    >= 0.9 ends the list early). The set is written in its anytime order
+    (:func:`anytime_order`): greedily by the mean best-in-set regret it removes per mean
+    CPU second, the order the search evaluates it in.
     Only candidates evaluated on every dataset and valid in the current space take part.
 ``report``
     In-sample mean best-in-set regret of the naive portfolio, of all defaults and of the
-    built one, and a leave-one-dataset-out check of the greedy selection.
+    built one, and a leave-one-dataset-out check of the greedy selection; then the
+    anytime check of the order: held-out mean best-so-far regret after T CPU seconds per
+    dataset, anytime order against cheapest first.
 
 Examples
 --------
@@ -299,6 +303,30 @@ def greedy(regret: pd.DataFrame, seconds: pd.DataFrame, size: int, verbose: bool
     return chosen
 
 
+def anytime_order(regret: pd.DataFrame, seconds: pd.DataFrame, picks: list[int]) -> list[int]:
+    """``picks`` reordered for a short budget: each next one removes the most mean
+    best-so-far regret per mean CPU second; once none removes any, cheapest first."""
+    rest, order = list(picks), []
+    current = pd.Series(1.0, index=regret.columns)
+    cost = seconds.loc[picks].mean(axis=1)
+    while rest:
+        gain = pd.Series({i: current.mean() - np.minimum(current, regret.loc[i]).mean() for i in rest})
+        rate = (gain / cost[rest]).sort_values(ascending=False, kind="stable")
+        pick = int(rate.index[0]) if gain.max() > 0 else int(cost[rest].sort_values(kind="stable").index[0])
+        order.append(pick)
+        rest.remove(pick)
+        current = np.minimum(current, regret.loc[pick])
+    return order
+
+
+def anytime_curve(regret: pd.DataFrame, seconds: pd.DataFrame, order: list[int],
+                  dataset: str, budgets: list[float]) -> list[float]:
+    """Best-so-far regret on ``dataset`` after each budget of CPU seconds, in ``order``."""
+    spent = seconds.loc[order, dataset].cumsum()
+    values = regret.loc[order, dataset]
+    return [float(values[spent <= t].min()) if (spent <= t).any() else 1.0 for t in budgets]
+
+
 def _usable(out: Path, kind: str, cpu_cap: float) -> tuple[list[dict], pd.DataFrame, pd.DataFrame]:
     """Candidates, and regret/cost tables restricted to candidates valid in the space."""
     configs = json.loads((out / f"{kind}_candidates.json").read_text())
@@ -311,9 +339,10 @@ def _usable(out: Path, kind: str, cpu_cap: float) -> tuple[list[dict], pd.DataFr
 
 
 def select(out: Path, size: int, cpu_cap: float) -> dict:
-    """The portfolio entries of both kinds, cheapest first."""
+    """The portfolio entries of both kinds, in anytime order."""
     result: dict[str, Any] = {"format": 1, "built_by": "benchmarks/portfolio/build.py",
-                              "seconds": "mean CPU seconds of 3-fold CV on <= 800 rows"}
+                              "seconds": "mean CPU seconds of 3-fold CV on <= 800 rows",
+                              "order": "anytime: most mean regret removed per CPU second first"}
     for kind in KINDS:
         configs, regret, cost = _usable(out, kind, cpu_cap)
         space = default_space(SPACE_TASK[kind])
@@ -321,7 +350,8 @@ def select(out: Path, size: int, cpu_cap: float) -> dict:
         entries = [{"algorithm": space.choice(configs[i]), "config": configs[i],
                     "seconds": round(float(cost.loc[i].mean()), 3),
                     "mean_regret": round(float(regret.loc[i].mean()), 4)} for i in picks]
-        result[kind] = sorted(entries, key=lambda e: e["seconds"])
+        order = anytime_order(regret, cost, picks)
+        result[kind] = [entries[picks.index(i)] for i in order]
         result[f"{kind}_datasets"] = list(regret.columns)
     return result
 
@@ -353,6 +383,23 @@ def random_sets(regret: pd.DataFrame, size: int, n_sets: int = 500, seed: int = 
     return float(np.mean([_set_regret(regret, p) for p in picks]))
 
 
+ANYTIME_BUDGETS = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+
+
+def held_out_anytime(regret: pd.DataFrame, seconds: pd.DataFrame,
+                     picks: list[int]) -> dict[str, list[float]]:
+    """Mean over datasets of the best-so-far regret after each of :data:`ANYTIME_BUDGETS`,
+    each dataset's order made without it: anytime order against cheapest first."""
+    curves: dict[str, list[list[float]]] = {"cheapest first": [], "anytime order": []}
+    for d in regret.columns:
+        others, cost = regret.drop(columns=d), seconds.drop(columns=d)
+        cheapest = list(cost.loc[picks].mean(axis=1).sort_values(kind="stable").index)
+        for name, order in (("cheapest first", cheapest),
+                            ("anytime order", anytime_order(others, cost, picks))):
+            curves[name].append(anytime_curve(regret, seconds, order, d, ANYTIME_BUDGETS))
+    return {name: list(np.mean(rows, axis=0)) for name, rows in curves.items()}
+
+
 def report(out: Path, size: int, cpu_cap: float, target: Path = TARGET) -> None:
     """Print the in-sample and leave-one-dataset-out tables (markdown).
 
@@ -375,6 +422,13 @@ def report(out: Path, size: int, cpu_cap: float, target: Path = TARGET) -> None:
             lodo = leave_one_out(regret, cost, len(picks)) if "default" not in name else fixed
             print(f"| {kind} | {name} | {len(picks)} | {cost.loc[picks].mean(axis=1).sum():.1f} "
                   f"| {fixed:.3f} | {lodo:.3f} | {random_sets(regret, len(picks)):.3f} |")
+    print("\n| kind | order | " + " | ".join(f"{t:g} s" for t in ANYTIME_BUDGETS) + " |")
+    print("|---|---|" + "---|" * len(ANYTIME_BUDGETS))
+    for kind in KINDS:
+        configs, regret, cost = _usable(out, kind, cpu_cap)
+        picks = _indices(configs, [e["config"] for e in built[kind]], regret)
+        for name, curve in held_out_anytime(regret, cost, picks).items():
+            print(f"| {kind} | {name} | " + " | ".join(f"{v:.3f}" for v in curve) + " |")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,21 +15,28 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from automl.tpe.parzen import ParzenEstimator
+from automl.tpe.split import n_good
 
-__all__ = ["N_CANDIDATES", "CHOICE_COUNT_BONUS", "Density", "count_bonus", "log_ratio", "select",
-           "select_split"]
+__all__ = ["N_CANDIDATES", "CHOICE_COUNT_BONUS", "BRANCH_BONUS", "Branches", "Density",
+           "branch_bonus", "branches", "count_bonus", "log_ratio", "select", "select_split"]
 
 #: Candidates drawn from l(x) per decision (Bergstra et al. 2011; Optuna and hyperopt).
 N_CANDIDATES = 24
 #: Weight of the trial-count bonus at ``Choice`` columns (:func:`count_bonus`): 0.3 beat
 #: 0 and 0.1 on the three conditional benchmarks (40-100 seeds, RESULTS.md).
 CHOICE_COUNT_BONUS = 0.3
+#: Weight of the best-loss bonus of an option combination (:func:`branch_bonus`): 0.6
+#: beat 0 on the three conditional benchmarks over 80 seeds (0.45 and 0.8 on "nested"
+#: alike; RESULTS.md, round 5).
+BRANCH_BONUS = 0.6
+#: Largest number of option combinations kept in a table indexed by combination.
+_DENSE = 1 << 16
 
 
 class Density(Protocol):
@@ -84,15 +91,95 @@ def count_bonus(candidates: np.ndarray, counts: Mapping[int, np.ndarray]) -> np.
     return CHOICE_COUNT_BONUS * bonus
 
 
+class Branches(NamedTuple):
+    """The option combinations a group's trials took at its ``Choice`` columns, and how
+    close each one's best loss is to the group's best (1 for the best, towards 0 for the
+    worst, 0 for one not tried); see :func:`branches`.
+
+    A combination is the integer ``options @ radix``; ``closeness`` is indexed by it
+    when ``keys`` is None (few possible combinations), else aligned with the sorted
+    ``keys`` of the combinations tried.
+    """
+
+    columns: list[int]
+    radix: np.ndarray
+    keys: np.ndarray | None
+    closeness: np.ndarray
+
+
+def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
+             losses: np.ndarray, usable: np.ndarray) -> Branches:
+    """Closeness of each option combination's best loss to the best loss of all.
+
+    ``values`` are a group's rows, ``columns`` its ``Choice`` columns (with ``n_choices``
+    options each), ``usable`` flags the successful trials with a finite loss. A
+    combination whose best loss is ``b`` gets ``exp(-(b - best) / (threshold - best))``,
+    with ``threshold`` the loss ranked just after the good set of the usable trials
+    (:func:`~automl.tpe.split.n_good`): 1 for the best combination, ``exp(-1)`` for one
+    whose best only matches the edge of the good set.
+
+    Examples
+    --------
+    >>> b = branches(np.array([[0.0], [0.0], [1.0], [1.0]]), [0], [3],
+    ...              np.array([0.1, 0.5, 0.2, 0.9]), np.ones(4, dtype=bool))
+    >>> b.closeness.round(3).tolist()
+    [1.0, 0.368, 0.0]
+    """
+    radix = np.cumprod([1, *n_choices[:-1]])
+    possible = int(radix[-1]) * int(n_choices[-1])
+    losses = losses[usable]
+    n = len(losses)
+    if n < 2:
+        return Branches(columns, radix, None, np.zeros(possible)) if possible <= _DENSE \
+            else Branches(columns, radix, np.empty(0, dtype=np.int64), np.empty(0))
+    edge = min(n - 1, max(1, n_good(n)))
+    best, threshold = np.partition(losses, (0, edge))[[0, edge]]
+    scale = max(threshold - best, 1e-12)
+    keys = (values[:, columns] @ radix)[usable].astype(np.int64)  # exact: small integers
+    if possible <= _DENSE:
+        best_of = np.full(possible, np.inf)
+        np.minimum.at(best_of, keys, losses)
+        return Branches(columns, radix, None, np.exp(-((best_of - best) / scale)))
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    best_of = np.full(len(distinct), np.inf)
+    np.minimum.at(best_of, inverse, losses)
+    return Branches(columns, radix, distinct, np.exp(-((best_of - best) / scale)))
+
+
+def branch_bonus(candidates: np.ndarray, known: Branches) -> np.ndarray:
+    """Bonus of each candidate for the option combination it takes: ``BRANCH_BONUS``
+    times that combination's closeness (:func:`branches`), 0 for a combination not tried.
+
+    An option whose best trial is close to the best of all keeps being explored even if
+    most of its trials were poor (a model whose good region is narrow), while an option
+    whose best is far behind is left to the count bonus (:func:`count_bonus`).
+
+    Examples
+    --------
+    >>> known = branches(np.array([[0.0], [1.0], [1.0]]), [0], [3],
+    ...                  np.array([0.1, 0.2, 0.9]), np.ones(3, dtype=bool))
+    >>> branch_bonus(np.array([[0.0], [1.0], [2.0]]), known).round(3).tolist()
+    [0.6, 0.221, 0.0]
+    """
+    keys = (candidates[:, known.columns] @ known.radix).astype(np.int64)
+    if known.keys is None:
+        return BRANCH_BONUS * known.closeness[keys]
+    if not len(known.keys):
+        return np.zeros(len(candidates))
+    at = np.minimum(np.searchsorted(known.keys, keys), len(known.keys) - 1)
+    return BRANCH_BONUS * np.where(known.keys[at] == keys, known.closeness[at], 0.0)
+
+
 def select_split(mixtures: ParzenEstimator, rng: np.random.Generator,
                  n_candidates: int = N_CANDIDATES,
                  allowed: Mapping[int, np.ndarray] | None = None,
-                 counts: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
+                 counts: Mapping[int, np.ndarray] | None = None,
+                 known: Branches | None = None) -> np.ndarray:
     """As :func:`select`, for l and g held as blocks 0 and 1 of one stacked estimator.
 
     Both densities are evaluated in one pass (:meth:`ParzenEstimator.log_pdfs`). With
     ``counts`` (trials per option of the ``Choice`` columns), :func:`count_bonus` is added
-    to the log-ratio.
+    to the log-ratio, and with ``known`` (:func:`branches`), :func:`branch_bonus`.
 
     Examples
     --------
@@ -108,4 +195,6 @@ def select_split(mixtures: ParzenEstimator, rng: np.random.Generator,
     score = log_good - log_bad
     if counts:
         score += count_bonus(candidates, counts)
+    if known is not None:
+        score += branch_bonus(candidates, known)
     return candidates[int(np.argmax(score))]

@@ -35,7 +35,10 @@ Estimator: Understanding Its Algorithm Components and Their Roles"):
   share per option whatever ``k``), so that an algorithm is not abandoned too early;
 * 24 candidates per group, 10 random startup trials; at ``Choice`` columns the
   log-ratio gets a bonus for rarely tried options
-  (:func:`~automl.tpe.acquisition.count_bonus`, a UCB term).
+  (:func:`~automl.tpe.acquisition.count_bonus`, a UCB term) and one for option
+  combinations whose best loss is close to the best of all
+  (:func:`~automl.tpe.acquisition.branch_bonus`), so that a model with a narrow good
+  region is not abandoned for one whose trials are good on average.
 
 With ``joint_subtree=True`` a decision scores each candidate with its whole branch (see
 :mod:`~automl.tpe.mixture`) instead of its own group's parameters. It is off by default:
@@ -52,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from automl.space import Choice, Space
-from automl.tpe.acquisition import N_CANDIDATES, select, select_split
+from automl.tpe.acquisition import N_CANDIDATES, Branches, branches, select, select_split
 from automl.tpe.base import BaseSampler, sample_restricted
 from automl.tpe.history import Rows
 from automl.tpe.mixture import TreeMixture
@@ -232,4 +235,14 @@ class TPESampler(BaseSampler):
         counts = {column: np.bincount(values[:, column].astype(np.int64),
                                       minlength=group.dims[column].n_choices)
                   for column in group.children}  # trials per option of each Choice
-        return select_split(pair, rng, self.n_candidates, masks, counts)
+        return select_split(pair, rng, self.n_candidates, masks, counts,
+                            self._branches(group, values, losses, rows.ids))
+
+    def _branches(self, group: Group, values: np.ndarray, losses: np.ndarray,
+                  ids: np.ndarray) -> Branches | None:
+        """The best loss of each option combination of a group's ``Choice`` columns."""
+        if not group.children:
+            return None
+        columns = list(group.children)
+        return branches(values, columns, [group.dims[c].n_choices for c in columns], losses,
+                        (self._codes[ids] == OK) & np.isfinite(losses))

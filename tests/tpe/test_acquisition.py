@@ -1,11 +1,13 @@
-"""The acquisition: the trial-count bonus at Choice columns and its use in select_split."""
+"""The acquisition: the trial-count and best-loss bonuses at Choice columns, in select_split."""
 
 import math
 
 import numpy as np
 import pytest
 
-from automl.tpe.acquisition import CHOICE_COUNT_BONUS, count_bonus, select_split
+from automl.tpe import acquisition
+from automl.tpe.acquisition import (BRANCH_BONUS, CHOICE_COUNT_BONUS, branch_bonus, branches,
+                                    count_bonus, select_split)
 from automl.tpe.parzen import Dim, ParzenEstimator
 
 
@@ -30,3 +32,49 @@ def test_when_l_equals_g_the_least_tried_option_wins():
     assert set(picks) <= {1, 2}  # the options tried once, whenever one is among the candidates
     assert select_split(pair, np.random.default_rng(1), 24)[0] == pytest.approx(
         select_split(pair, np.random.default_rng(1), 24, None, {})[0])  # no counts: no bonus
+
+
+def _branch_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows with a numeric column and two Choice columns (2 and 3 options), losses, usable."""
+    values = np.array([[0.5, 0.0, 0.0], [0.1, 0.0, 0.0], [0.9, 1.0, 2.0], [0.3, 1.0, 2.0],
+                       [0.7, 0.0, 1.0], [0.2, 1.0, 0.0]])
+    losses = np.array([0.4, 0.1, 0.3, np.inf, 0.2, 0.05])
+    usable = np.array([True, True, True, False, True, False])  # a failure, a pending trial
+    return values, losses, usable
+
+
+def test_branches_closeness_is_exact_and_ignores_unusable_trials():
+    values, losses, usable = _branch_rows()
+    known = branches(values, [1, 2], [2, 3], losses, usable)
+    # usable losses 0.4, 0.1, 0.3, 0.2: best 0.1; n_good(4) = 1, so the threshold is the
+    # second best, 0.2. Combination key = option_1 + 2 * option_2.
+    expected = np.zeros(6)
+    expected[0] = 1.0  # (0, 0): best 0.1
+    expected[5] = math.exp(-(0.3 - 0.1) / 0.1)  # (1, 2): best 0.3 (the inf one failed)
+    expected[2] = math.exp(-(0.2 - 0.1) / 0.1)  # (0, 1): best 0.2
+    np.testing.assert_allclose(known.closeness, expected)  # (1, 0) only pending: 0
+    candidates = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 2.0], [0.0, 1.0, 0.0]])
+    np.testing.assert_allclose(branch_bonus(candidates, known),
+                               BRANCH_BONUS * np.array([1.0, math.exp(-2.0), 0.0]))
+
+
+def test_branch_bonus_is_the_same_with_a_sparse_table(monkeypatch):
+    values, losses, usable = _branch_rows()
+    dense = branches(values, [1, 2], [2, 3], losses, usable)
+    monkeypatch.setattr(acquisition, "_DENSE", 0)
+    sparse = branches(values, [1, 2], [2, 3], losses, usable)
+    assert dense.keys is None and sparse.keys is not None
+    grid = np.array([[0.0, a, b] for a in range(2) for b in range(3)])
+    np.testing.assert_array_equal(branch_bonus(grid, dense), branch_bonus(grid, sparse))
+
+
+def test_when_l_equals_g_and_counts_are_even_the_option_nearest_the_best_wins():
+    dims = [Dim.categorical(3, exploration=2.25)]
+    observed = np.array([[0.0], [0.0], [1.0], [1.0], [2.0], [2.0]])
+    losses = np.array([0.9, 0.5, 0.8, 0.1, 0.7, 0.6])  # option 1 holds the best trial
+    pair = ParzenEstimator.stacked([(observed, None), (observed, None)], dims)  # l == g
+    counts = {0: np.bincount(observed[:, 0].astype(int), minlength=3)}
+    known = branches(observed, [0], [3], losses, np.ones(6, dtype=bool))
+    rng = np.random.default_rng(0)
+    picks = {int(select_split(pair, rng, 24, None, counts, known)[0]) for _ in range(10)}
+    assert picks == {1}

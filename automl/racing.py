@@ -85,6 +85,23 @@ class RacingRule:
         reference = float(np.mean(self.incumbent_losses[:n]))
         return mean_loss > reference + self.margin(n)
 
+    def clearly_better(self, fold_losses: Sequence[float]) -> bool:
+        """True if a candidate's losses on its first folds beat the incumbent's on the
+        same folds by more than the margin: the mirror of stopping, for a trial cut short
+        by the deadline.
+
+        Examples
+        --------
+        >>> rule = RacingRule((-0.82, -0.83, -0.81))
+        >>> rule.clearly_better([-0.92]), rule.clearly_better([-0.83])
+        (True, False)
+        """
+        n = len(fold_losses)
+        if n == 0 or n > len(self.incumbent_losses) or not all(math.isfinite(x) for x in fold_losses):
+            return False
+        reference = float(np.mean(self.incumbent_losses[:n]))
+        return float(np.mean(fold_losses)) < reference - self.margin(n)
+
 
 def racing_rule(incumbent: dict | None, loss: Callable[[float], float], *, z: float = 2.0,
                 rel_tol: float = 0.01) -> RacingRule | None:

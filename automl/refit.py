@@ -26,8 +26,9 @@ from sklearn.pipeline import Pipeline
 from automl.budget import MIN_TRIAL
 from automl.evaluate import SharedTrialData, TrialData, fit_final
 from automl.exceptions import NoSuccessfulTrialError
+from automl.racing import racing_rule
 
-__all__ = ["refit_best", "refit_ensemble", "short_error", "take_safety"]
+__all__ = ["cut_short_challenger", "refit_best", "refit_ensemble", "short_error", "take_safety"]
 
 
 def short_error(error: Any) -> str | None:
@@ -64,10 +65,31 @@ def _safety_fallback(state: Any) -> tuple[Pipeline, dict] | None:
     return None if record is None else (state.safety[0], record)
 
 
+def cut_short_challenger(state: Any, best: dict | None) -> dict | None:
+    """The best trial the deadline stopped mid-CV that is clearly better than ``best`` on
+    the folds it finished (:meth:`RacingRule.clearly_better`), or None.
+
+    Near the end of a budget a slow but strong candidate (a booster after a few cheap
+    linear models, say) may finish only a fold or two; it would be a waste to refit a
+    clearly worse complete trial instead.
+    """
+    rule = racing_rule(best, state.loss)
+    if rule is None:
+        return None
+    cut = [t for t in state.trials if t["status"] == "timeout" and t["fold_scores"]
+           and t.get("stage") in (None, "full")
+           and rule.clearly_better([state.loss(s) for s in t["fold_scores"]])]
+    return min(cut, key=lambda t: (t["loss"], t["trial_id"]), default=None)
+
+
 def refit_best(state: Any, pool: Any, shared: SharedTrialData) -> tuple[Pipeline, dict]:
-    """Refit the best trial that can finish in the time left, best first."""
+    """Refit the best trial that can finish in the time left, best first (a trial cut
+    short by the deadline that is clearly better than every complete one goes first)."""
     candidates = sorted((t for t in state.trials if t["status"] == "ok"),
                         key=lambda t: (t["loss"], t["trial_id"]))
+    challenger = cut_short_challenger(state, candidates[0] if candidates else None)
+    if challenger is not None:
+        candidates.insert(0, challenger)
     if not candidates:
         fallback = _safety_fallback(state)
         if fallback is not None:
@@ -181,6 +203,8 @@ def refit_ensemble(state: Any, data: TrialData, pool: Any, shared: SharedTrialDa
     """Refit the ensemble's other members in parallel; (None, []) if any cannot finish."""
     from automl.ensemble import WeightedEnsembleClassifier, WeightedEnsembleRegressor
 
+    if chosen["status"] != "ok":     # a cut-short challenger: the OOF candidates are all worse
+        return None, []
     members = _plan_ensemble(state, data, pool)
     if not members:
         return None, []

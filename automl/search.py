@@ -51,6 +51,7 @@ __all__ = ["SearchCallback", "SearchResult", "SearchSettings", "portfolio", "run
 
 FAILED = ("error", "timeout", "memout", "crashed")
 _POLL = 0.2          # seconds between checks of the pool
+_KILL_MARGIN = 0.1   # seconds: a trial stops folding this long before its time limit
 _PRELOAD = ("automl.evaluate", "automl.halving")  # imported by each worker before its first trial
 
 
@@ -243,6 +244,9 @@ def _submit_evaluation(state: _State, pool: Any, shared: SharedTrialData, config
     """Submit one trial: plain CV, or subsample stage then CV when halving is active."""
     stop = _trial_stop_rule(state, should_stop)
     deadline = state.budget.trials_end_wallclock()
+    if limit is not None:   # stop folding before the pool kills the trial: keep its folds
+        own = time.time() + limit - _KILL_MARGIN
+        deadline = own if deadline is None else min(deadline, own)
     if state.halving is None:
         return pool.submit(evaluate_config, shared.path, config, seed=seed, n_threads=1,
                            should_stop=stop, deadline=deadline, time_limit=limit)

@@ -9,7 +9,9 @@ the parameter's bounds ``[low, high]``:
   ``[z(k - 1/2), z(k + 1/2)]`` of integer ``k``, so the masses of all integers sum to one;
 * :func:`categorical_logpmf` / :func:`categorical_sample` for categories: the
   Aitchison-Aitken kernel, most of the mass on the observed category and a smoothing
-  share spread evenly over all categories.
+  share spread evenly over all categories;
+* :func:`pick` and :func:`logsumexp` for mixtures of them: drawing components by weight,
+  summing densities in log space.
 
 Normal masses come from a Chebyshev approximation of ``erfc`` (relative error below
 1.2e-7 on each tail), always taking the nearer tails, so masses far from the mean stay
@@ -41,6 +43,8 @@ __all__ = [
     "categorical_mass",
     "categorical_sample",
     "mass_from_tails",
+    "pick",
+    "logsumexp",
 ]
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -262,3 +266,28 @@ def categorical_sample(observed: np.ndarray, n_choices: int, smoothing: float,
         keep = np.divide(kept, total, out=np.zeros_like(kept), where=total > 0)
     fresh = choices[rng.integers(len(choices), size=len(observed))]
     return np.where(rng.uniform(size=len(observed)) < keep, observed, fresh)
+
+
+def pick(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
+    """``size`` indices drawn with probabilities proportional to ``weights``.
+
+    Examples
+    --------
+    >>> pick(np.random.default_rng(0), np.array([0.0, 1.0, 0.0]), 3).tolist()
+    [1, 1, 1]
+    """
+    cumulative = np.cumsum(weights)
+    drawn = np.searchsorted(cumulative, rng.uniform(size=size) * cumulative[-1], side="right")
+    return np.minimum(drawn, len(weights) - 1)
+
+
+def logsumexp(joint: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(joint), axis=1))``, computed stably.
+
+    Examples
+    --------
+    >>> np.exp(logsumexp(np.log(np.array([[1.0, 3.0], [0.5, 0.5]]))))
+    array([4., 1.])
+    """
+    top = joint.max(axis=1, keepdims=True)
+    return (top + np.log(np.exp(joint - top).sum(axis=1, keepdims=True)))[:, 0]

@@ -33,8 +33,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from automl.tpe.kernels import (categorical_mass, categorical_sample, mass_from_tails, normal_mass,
-                                normal_tail, truncnorm_sample)
+from automl.tpe.kernels import (categorical_mass, categorical_sample, logsumexp, mass_from_tails,
+                                normal_mass, normal_tail, pick, truncnorm_sample)
 from automl.tpe.rules import bandwidths, categorical_smoothing
 
 __all__ = ["Dim", "ParzenEstimator", "bandwidths", "categorical_smoothing", "logsumexp", "pick"]
@@ -182,31 +182,6 @@ def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ij,jk->ik", a, b)
 
 
-def pick(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
-    """``size`` indices drawn with probabilities proportional to ``weights``.
-
-    Examples
-    --------
-    >>> pick(np.random.default_rng(0), np.array([0.0, 1.0, 0.0]), 3).tolist()
-    [1, 1, 1]
-    """
-    cumulative = np.cumsum(weights)
-    drawn = np.searchsorted(cumulative, rng.uniform(size=size) * cumulative[-1], side="right")
-    return np.minimum(drawn, len(weights) - 1)
-
-
-def logsumexp(joint: np.ndarray) -> np.ndarray:
-    """``log(sum(exp(joint), axis=1))``, computed stably.
-
-    Examples
-    --------
-    >>> np.exp(logsumexp(np.log(np.array([[1.0, 3.0], [0.5, 0.5]]))))
-    array([4., 1.])
-    """
-    top = joint.max(axis=1, keepdims=True)
-    return (top + np.log(np.exp(joint - top).sum(axis=1, keepdims=True)))[:, 0]
-
-
 class ParzenEstimator:
     """A mixture with one product kernel per observation and a prior component.
 
@@ -306,8 +281,9 @@ class ParzenEstimator:
         counts = np.bincount(keys, minlength=lay.n_rows_possible)  # no sort needed
         present = np.flatnonzero(counts)
         summed = counts if weights is None else np.bincount(keys, weights, lay.n_rows_possible)
-        distinct = (present[:, None] // lay.radix) % lay.n_choices
-        return distinct.astype(float), summed[present].astype(float), n
+        first = np.empty(lay.n_rows_possible, dtype=np.intp)
+        first[keys[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: the first row
+        return obs[first[present]], summed[present].astype(float), n
 
     def _fill(self, start: int, obs: np.ndarray, weights: np.ndarray | None, n_obs: int,
               prior_weight: float) -> None:
@@ -379,7 +355,9 @@ class ParzenEstimator:
         # one row per (column, category), one column per component: the bonus where
         # the component sits, so matching candidates is one gather and one sum (not a
         # matrix product: BLAS threads stall on a busy machine)
-        seen = np.delete(np.arange(len(base)), priors)
+        seen = np.ones(len(base), dtype=bool)
+        seen[priors] = False
+        seen = np.flatnonzero(seen)
         self._bonus_table = np.zeros((lay.n_categories, len(base)))
         self._bonus_table[self._observed[seen] + lay.offsets, seen[:, None]] = np.repeat(
             bonus, [size - 1 for size in self._sizes], axis=0)
@@ -491,7 +469,8 @@ class ParzenEstimator:
 
         The candidates' cells share their edges (``k + 0.5`` ends one cell and starts the
         next, and draws repeat), so each column's normal tails are computed once per
-        distinct edge and component, then gathered for every candidate.
+        edge and component, then gathered for every candidate: for every edge of the
+        range when it is short, else for the distinct edges of the candidates.
         """
         lay = self._lay
         k = self._integers(ints)
@@ -499,10 +478,16 @@ class ParzenEstimator:
         mu, inv = self.mus[:, lay.disc], self._inv_sigma[:, lay.disc]
         total = np.zeros((m, len(mu)))
         for c, is_log in enumerate(lay.disc_log.tolist()):
-            edges, at = np.unique(np.concatenate([k[:, c] - 0.5, k[:, c] + 0.5]),
-                                  return_inverse=True)
+            lowest, highest = float(lay.disc_lowest[c]), float(lay.disc_highest[c])
+            if highest - lowest < 2 * m:  # every edge of the range: no sort, no search
+                edges = np.arange(lowest - 0.5, highest + 1.0)
+                lo = (k[:, c] - lowest).astype(np.intp)
+                hi = lo + 1
+            else:
+                edges, at = np.unique(np.concatenate([k[:, c] - 0.5, k[:, c] + 0.5]),
+                                      return_inverse=True)
+                lo, hi = at[:m], at[m:]
             z = ((np.log(edges) if is_log else edges)[:, None] - mu[:, c]) * inv[:, c]
             tail = normal_tail(np.abs(z))
-            lo, hi = at[:m], at[m:]
             total += np.log(mass_from_tails(z[lo], z[hi], tail[lo], tail[hi]))
         return total

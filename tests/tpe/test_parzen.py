@@ -162,7 +162,8 @@ def _reference_log_pdf(pe: ParzenEstimator, points: np.ndarray, block: int) -> n
     return np.log((np.exp(total) * weights).sum(axis=1))
 
 
-def test_stacked_densities_match_the_mixture_computed_term_by_term():
+@pytest.mark.parametrize("n_points", [40, 5])  # integer ranges short or long for the points
+def test_stacked_densities_match_the_mixture_computed_term_by_term(n_points):
     dims = [Dim.continuous(0.0, 1.0), Dim.integer(1, 64, log=True), Dim.integer(0, 9),
             Dim.categorical(3), Dim.categorical(2, exploration=3.0)]
     rng = np.random.default_rng(4)
@@ -171,7 +172,7 @@ def test_stacked_densities_match_the_mixture_computed_term_by_term():
                                 rng.integers(0, 10, n), rng.integers(0, 3, n),
                                 rng.integers(0, 2, n)]).astype(float)
     pe = ParzenEstimator.stacked([(draw(4), rng.uniform(0.5, 2.0, 4)), (draw(30), None)], dims)
-    points = pe.sample(rng, 40, block=1)
+    points = pe.sample(rng, n_points, block=1)
     got = pe.log_pdfs(points)
     for block in (0, 1):
         np.testing.assert_allclose(got[block], _reference_log_pdf(pe, points, block), rtol=1e-9)

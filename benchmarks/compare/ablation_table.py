@@ -1,7 +1,8 @@
 """Issue 9's ablation table: ours against ours with one mechanism switched off.
 
-Reads ours' rows (``automl``) and the prior's from the main results file and the ablation
-variants' rows from the ablation file, and prints per dataset the holdout score of each
+Reads the ablation variants' rows from the ablation file, and ours' rows (``automl``) and
+the prior's from it too when it has them (a run of all four on other splits), else from
+the main results file, and prints per dataset the holdout score of each
 variant, then per variant the mean normalized score (0 = prior, 1 = the best variant on
 that dataset), the mean fit time over the budget and the number of datasets where the
 variant is worse than ours in full.
@@ -31,8 +32,10 @@ def ablation_frame(main: Path, ablation: Path, budget: float) -> pd.DataFrame:
     """Rows of ours, its variants and the prior on the datasets the variants ran on."""
     variants = load_results(ablation, budget)
     base = load_results(main, budget)
-    base = base[base["system"].isin(["automl", "prior"])
-                & base["dataset"].isin(set(variants["dataset"]))]
+    own = set(variants["system"])      # ours / the prior run into the ablation file win
+    base = base[base["system"].isin({"automl", "prior"} - own)
+                & base["dataset"].isin(set(variants["dataset"]))
+                & base["split"].isin(set(variants["split"]))]
     return normalize(pd.concat([base, variants], ignore_index=True))
 
 

@@ -87,8 +87,10 @@ def normal_mass(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     >>> bool(normal_mass(np.array(8.0), np.array(9.0)) > 0)
     True
     """
-    lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
-    t_lo, t_hi = normal_tail(np.abs(np.stack([lo, hi])))
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    if lo.shape != hi.shape:
+        lo, hi = np.broadcast_arrays(lo, hi)
+    t_lo, t_hi = normal_tail(np.abs(np.array((lo, hi))))  # both tails in one pass
     return mass_from_tails(lo, hi, t_lo, t_hi)
 
 
@@ -141,17 +143,23 @@ def truncnorm_sample(mu: np.ndarray, sigma: np.ndarray, low: np.ndarray | float,
     >>> bool(z.min() >= -0.5 and z.max() <= 0.1)
     True
     """
-    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (mu, sigma, low, high)))
-    mu, sigma, low, high = (a.ravel() for a in arrays)
-    out = mu + sigma * rng.standard_normal(mu.size)
-    todo = np.flatnonzero((out < low) | (out > high))
+    mu, sigma = np.asarray(mu, dtype=float), np.asarray(sigma, dtype=float)
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    shape = np.broadcast_shapes(mu.shape, sigma.shape, low.shape, high.shape)
+    out = mu + sigma * rng.standard_normal(shape)  # the draws of a flat array, in C order
+    outside = (out < low) | (out > high)
+    if not outside.any():  # the usual case: one round, no index arrays
+        return out
+    mu, sigma, low, high = (np.broadcast_to(a, shape).ravel() for a in (mu, sigma, low, high))
+    out = out.ravel()
+    todo = np.flatnonzero(outside)
     for _ in range(64):
         if todo.size == 0:
             break
         out[todo] = mu[todo] + sigma[todo] * rng.standard_normal(todo.size)
         todo = todo[(out[todo] < low[todo]) | (out[todo] > high[todo])]
     out[todo] = rng.uniform(low[todo], high[todo])  # practically unreachable
-    return out.reshape(arrays[0].shape)
+    return out.reshape(shape)
 
 
 def discrete_logpmf(cell_lo: np.ndarray, cell_hi: np.ndarray, mu: np.ndarray,

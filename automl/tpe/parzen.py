@@ -476,7 +476,7 @@ class ParzenEstimator:
         k = self._integers(ints)
         m = len(k)
         mu, inv = self.mus[:, lay.disc], self._inv_sigma[:, lay.disc]
-        total = np.zeros((m, len(mu)))
+        z_parts, lo_parts, offset = [], [], 0
         for c, is_log in enumerate(lay.disc_log.tolist()):
             lowest, highest = float(lay.disc_lowest[c]), float(lay.disc_highest[c])
             if highest - lowest < 2 * m:  # every edge of the range: no sort, no search
@@ -487,7 +487,14 @@ class ParzenEstimator:
                 edges, at = np.unique(np.concatenate([k[:, c] - 0.5, k[:, c] + 0.5]),
                                       return_inverse=True)
                 lo, hi = at[:m], at[m:]
-            z = ((np.log(edges) if is_log else edges)[:, None] - mu[:, c]) * inv[:, c]
-            tail = normal_tail(np.abs(z))
-            total += np.log(mass_from_tails(z[lo], z[hi], tail[lo], tail[hi]))
+            z_parts.append(((np.log(edges) if is_log else edges)[:, None] - mu[:, c]) * inv[:, c])
+            lo_parts.append((lo + offset, hi + offset))
+            offset += len(edges)
+        z = z_parts[0] if len(z_parts) == 1 else np.concatenate(z_parts)
+        tail = normal_tail(np.abs(z))  # every column's edges in one pass
+        lo, hi = (np.stack(ends, axis=1) for ends in zip(*lo_parts))  # shape (m, columns)
+        masses = np.log(mass_from_tails(z[lo], z[hi], tail[lo], tail[hi]))
+        total = masses[:, 0]
+        for c in range(1, masses.shape[1]):  # summed column after column, as before
+            total += masses[:, c]
         return total

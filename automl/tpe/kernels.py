@@ -43,6 +43,7 @@ __all__ = [
     "categorical_mass",
     "categorical_sample",
     "mass_from_tails",
+    "integer_cells",
     "pick",
     "logsumexp",
 ]
@@ -53,6 +54,10 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 #: ``x / sqrt(2)`` beyond which the tail (below 1e-294) is taken as the tail there: it
 #: keeps exp() away from subnormal numbers, on which it is many times slower.
 _Z_FAR = 26.0
+#: Redraws of :func:`truncnorm_sample` before falling back to a uniform draw,
+#: and the number of entries left below which a round runs in plain Python.
+_MAX_ROUNDS = 64
+_FEW_REDRAWS = 32
 _ERFC_COEFS = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
                -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223)
 
@@ -113,6 +118,29 @@ def mass_from_tails(lo: np.ndarray, hi: np.ndarray, t_lo: np.ndarray,
     return np.maximum(np.where(lo >= 0.0, t_lo - t_hi, inner), _TINY)
 
 
+def integer_cells(k: np.ndarray, lowest: float, highest: float) -> tuple[np.ndarray, ...]:
+    """The integer cells to evaluate for the integers ``k`` of the range ``[lowest, highest]``.
+
+    Every cell of the range when it is short (fewer cells than twice ``len(k)``: no sort
+    needed), else the distinct integers of ``k``. Returns the cells' edges (on the value
+    scale), the cell of each entry of ``k``, and the indices into the edges of each
+    cell's lower and upper edge.
+
+    Examples
+    --------
+    >>> edges, at, lo, hi = integer_cells(np.array([2.0, 4.0, 2.0]), 1.0, 100.0)
+    >>> edges.tolist(), at.tolist(), lo.tolist(), hi.tolist()
+    ([1.5, 3.5, 2.5, 4.5], [0, 1, 0], [0, 1], [2, 3])
+    """
+    if highest - lowest < 2 * len(k):
+        edges = np.arange(lowest - 0.5, highest + 1.0)
+        lo = np.arange(len(edges) - 1)
+        return edges, (k - lowest).astype(np.intp), lo, lo + 1
+    distinct, at = np.unique(k, return_inverse=True)
+    lo = np.arange(len(distinct))
+    return np.concatenate([distinct - 0.5, distinct + 0.5]), at, lo, lo + len(distinct)
+
+
 def truncnorm_logpdf(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray,
                      low: float, high: float) -> np.ndarray:
     """Log-density of a normal ``(mu, sigma)`` truncated to ``[low, high]``, broadcast.
@@ -134,7 +162,9 @@ def truncnorm_sample(mu: np.ndarray, sigma: np.ndarray, low: np.ndarray | float,
     """One draw per element of the broadcast ``(mu, sigma, low, high)``.
 
     Rejection sampling: with ``mu`` inside its bounds every round accepts at least a
-    third of the draws, so a handful of vectorised rounds suffice.
+    third of the draws, so a handful of rounds suffice (vectorised while many draws are
+    rejected, in plain Python for the last few); after 64 redraws an entry is drawn
+    uniformly between its bounds.
 
     Examples
     --------
@@ -153,13 +183,40 @@ def truncnorm_sample(mu: np.ndarray, sigma: np.ndarray, low: np.ndarray | float,
     mu, sigma, low, high = (np.broadcast_to(a, shape).ravel() for a in (mu, sigma, low, high))
     out = out.ravel()
     todo = np.flatnonzero(outside)
-    for _ in range(64):
-        if todo.size == 0:
-            break
+    redraws = 0
+    while todo.size > _FEW_REDRAWS and redraws < _MAX_ROUNDS:
         out[todo] = mu[todo] + sigma[todo] * rng.standard_normal(todo.size)
         todo = todo[(out[todo] < low[todo]) | (out[todo] > high[todo])]
-    out[todo] = rng.uniform(low[todo], high[todo])  # practically unreachable
+        redraws += 1
+    if todo.size:
+        out = _redraw_few(out, todo.tolist(), (mu, sigma, low, high), rng, _MAX_ROUNDS - redraws)
     return out.reshape(shape)
+
+
+def _redraw_few(out: np.ndarray, todo: list[int], params: tuple[np.ndarray, ...],
+                rng: np.random.Generator, rounds: int) -> np.ndarray:
+    """The last rejection rounds of :func:`truncnorm_sample`, in plain Python.
+
+    A handful of entries is left after the first rounds, and numpy's fixed cost per
+    call then dominates; the draws and the arithmetic (``mu + sigma * e``, each step
+    rounded as numpy rounds it) are the vectorised rounds', so the values are identical.
+    """
+    values = out.tolist()
+    mu, sigma, low, high = (a.tolist() for a in params)
+    for _ in range(rounds):
+        if not todo:
+            break
+        kept = []
+        for i, e in zip(todo, rng.standard_normal(len(todo)).tolist()):
+            values[i] = value = mu[i] + sigma[i] * e
+            if value < low[i] or value > high[i]:
+                kept.append(i)
+        todo = kept
+    if todo:  # practically unreachable
+        drawn = rng.uniform(np.take(params[2], todo), np.take(params[3], todo)).tolist()
+        for i, value in zip(todo, drawn):
+            values[i] = value
+    return np.array(values)
 
 
 def discrete_logpmf(cell_lo: np.ndarray, cell_hi: np.ndarray, mu: np.ndarray,

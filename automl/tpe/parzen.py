@@ -33,8 +33,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from automl.tpe.kernels import (categorical_mass, categorical_sample, logsumexp, mass_from_tails,
-                                normal_mass, normal_tail, pick, truncnorm_sample)
+from automl.tpe.kernels import (categorical_mass, categorical_sample, integer_cells, logsumexp,
+                                mass_from_tails, normal_mass, normal_tail, pick,
+                                truncnorm_sample)
 from automl.tpe.rules import bandwidths, categorical_smoothing
 
 __all__ = ["Dim", "ParzenEstimator", "bandwidths", "categorical_smoothing", "logsumexp", "pick"]
@@ -467,34 +468,29 @@ class ParzenEstimator:
     def _discrete_log_mass(self, ints: np.ndarray) -> np.ndarray:
         """Un-normalised log-masses of the integer cells, summed over the integer columns.
 
-        The candidates' cells share their edges (``k + 0.5`` ends one cell and starts the
-        next, and draws repeat), so each column's normal tails are computed once per
-        edge and component, then gathered for every candidate: for every edge of the
-        range when it is short, else for the distinct edges of the candidates.
+        Draws repeat, so each column's cell masses are computed once per cell and
+        component (:func:`~automl.tpe.kernels.integer_cells`), then gathered for every
+        candidate; the normal tails of every column's edges are computed in one pass.
         """
         lay = self._lay
         k = self._integers(ints)
-        m = len(k)
         mu, inv = self.mus[:, lay.disc], self._inv_sigma[:, lay.disc]
-        z_parts, lo_parts, offset = [], [], 0
+        z_parts, lo_parts, hi_parts, cells = [], [], [], []
+        n_edges = n_cells_before = 0
         for c, is_log in enumerate(lay.disc_log.tolist()):
-            lowest, highest = float(lay.disc_lowest[c]), float(lay.disc_highest[c])
-            if highest - lowest < 2 * m:  # every edge of the range: no sort, no search
-                edges = np.arange(lowest - 0.5, highest + 1.0)
-                lo = (k[:, c] - lowest).astype(np.intp)
-                hi = lo + 1
-            else:
-                edges, at = np.unique(np.concatenate([k[:, c] - 0.5, k[:, c] + 0.5]),
-                                      return_inverse=True)
-                lo, hi = at[:m], at[m:]
+            edges, at, lo, hi = integer_cells(k[:, c], float(lay.disc_lowest[c]),
+                                              float(lay.disc_highest[c]))
             z_parts.append(((np.log(edges) if is_log else edges)[:, None] - mu[:, c]) * inv[:, c])
-            lo_parts.append((lo + offset, hi + offset))
-            offset += len(edges)
+            lo_parts.append(lo + n_edges)
+            hi_parts.append(hi + n_edges)
+            cells.append(at + n_cells_before)  # each candidate's row of ``log_mass``
+            n_edges += len(edges)
+            n_cells_before += len(lo)
         z = z_parts[0] if len(z_parts) == 1 else np.concatenate(z_parts)
-        tail = normal_tail(np.abs(z))  # every column's edges in one pass
-        lo, hi = (np.stack(ends, axis=1) for ends in zip(*lo_parts))  # shape (m, columns)
-        masses = np.log(mass_from_tails(z[lo], z[hi], tail[lo], tail[hi]))
-        total = masses[:, 0]
-        for c in range(1, masses.shape[1]):  # summed column after column, as before
-            total += masses[:, c]
+        tail = normal_tail(np.abs(z))
+        lo, hi = np.concatenate(lo_parts), np.concatenate(hi_parts)
+        log_mass = np.log(mass_from_tails(z[lo], z[hi], tail[lo], tail[hi]))  # (cells, components)
+        total = log_mass[cells[0]]
+        for at in cells[1:]:  # summed column after column, as before
+            total += log_mass[at]
         return total

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from automl.tpe.kernels import (categorical_logpmf, categorical_mass, categorical_probs,
-                                categorical_sample, discrete_logpmf, normal_mass, normal_tail,
-                                truncnorm_logpdf, truncnorm_sample)
+                                categorical_sample, discrete_logpmf, integer_cells, normal_mass,
+                                normal_tail, truncnorm_logpdf, truncnorm_sample)
 
 
 @pytest.mark.parametrize("x", [0.0, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
@@ -94,3 +94,35 @@ def test_mass_from_tails_is_normal_mass_and_far_tails_stay_normal_numbers():
     np.testing.assert_array_equal(mass_from_tails(lo, hi, t_lo, t_hi), normal_mass(lo, hi))
     far = normal_tail(np.array([37.0, 50.0, 1e6]))
     assert np.all(far >= np.finfo(float).tiny) and np.all(far < 1e-290)  # no subnormals
+
+
+def _rejection_reference(mu, sigma, low, high, rng):
+    """Rejection sampling written plainly: redraw every rejected entry, vectorised."""
+    mu, sigma, low, high = (a.ravel() for a in np.broadcast_arrays(mu, sigma, low, high))
+    out = mu + sigma * rng.standard_normal(mu.size)
+    todo = np.flatnonzero((out < low) | (out > high))
+    while todo.size:
+        out[todo] = mu[todo] + sigma[todo] * rng.standard_normal(todo.size)
+        todo = todo[(out[todo] < low[todo]) | (out[todo] > high[todo])]
+    return out
+
+
+@pytest.mark.parametrize("n", [3, 24, 400])  # plain-Python redraws only, then both kinds
+def test_truncnorm_sample_draws_exactly_what_plain_rejection_draws(n):
+    rng = np.random.default_rng(n)
+    mu = rng.uniform(0.0, 1.0, size=(n, 4))
+    sigma = rng.uniform(0.05, 2.0, size=(n, 4))  # wide kernels: many rounds of rejection
+    low, high = np.zeros(4), np.array([1.0, 1.0, 2.0, 1.0])
+    got = truncnorm_sample(mu, sigma, low, high, np.random.default_rng(7))
+    expected = _rejection_reference(mu, sigma, low, high, np.random.default_rng(7))
+    assert got.shape == (n, 4)
+    np.testing.assert_array_equal(got.ravel(), expected)  # bit for bit, same stream
+
+
+@pytest.mark.parametrize("lowest, highest", [(0.0, 9.0), (1.0, 1000.0)])  # short / long range
+def test_integer_cells_bracket_each_integer(lowest, highest):
+    k = np.array([3.0, 7.0, 3.0, 8.0, 5.0, 7.0, 1.0])
+    edges, at, lo, hi = integer_cells(k, lowest, highest)
+    np.testing.assert_array_equal(edges[lo[at]], k - 0.5)
+    np.testing.assert_array_equal(edges[hi[at]], k + 0.5)
+    assert len(lo) == (10 if highest == 9.0 else 5)  # every cell of the range, or the distinct

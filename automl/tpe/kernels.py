@@ -180,7 +180,7 @@ def truncnorm_sample(mu: np.ndarray, sigma: np.ndarray, low: np.ndarray | float,
     outside = (out < low) | (out > high)
     if not outside.any():  # the usual case: one round, no index arrays
         return out
-    mu, sigma, low, high = (np.broadcast_to(a, shape).ravel() for a in (mu, sigma, low, high))
+    mu, sigma, low, high = (_full(a, shape).ravel() for a in (mu, sigma, low, high))
     out = out.ravel()
     todo = np.flatnonzero(outside)
     redraws = 0
@@ -191,6 +191,15 @@ def truncnorm_sample(mu: np.ndarray, sigma: np.ndarray, low: np.ndarray | float,
     if todo.size:
         out = _redraw_few(out, todo.tolist(), (mu, sigma, low, high), rng, _MAX_ROUNDS - redraws)
     return out.reshape(shape)
+
+
+def _full(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``a`` broadcast to ``shape`` as an array of its own (cheaper than ``broadcast_to``)."""
+    if a.shape == shape:
+        return a
+    out = np.empty(shape)
+    out[...] = a
+    return out
 
 
 def _redraw_few(out: np.ndarray, todo: list[int], params: tuple[np.ndarray, ...],

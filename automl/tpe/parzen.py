@@ -360,8 +360,8 @@ class ParzenEstimator:
         seen[priors] = False
         seen = np.flatnonzero(seen)
         self._bonus_table = np.zeros((lay.n_categories, len(base)))
-        self._bonus_table[self._observed[seen] + lay.offsets, seen[:, None]] = np.repeat(
-            bonus, [size - 1 for size in self._sizes], axis=0)
+        at = (self._observed[seen] + lay.offsets) * len(base) + seen[:, None]  # flat: faster
+        self._bonus_table.ravel()[at] = np.repeat(bonus, [size - 1 for size in self._sizes], axis=0)
 
     def allowed_mass(self, allowed: Mapping[int, np.ndarray] | None) -> np.ndarray:
         """Probability that each component draws categories permitted by ``allowed``.

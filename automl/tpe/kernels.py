@@ -72,7 +72,8 @@ def normal_tail(x: np.ndarray) -> np.ndarray:
     """
     z = np.minimum(np.asarray(x, dtype=float) * _INV_SQRT2, _Z_FAR)  # no subnormal numbers
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = np.full_like(t, _ERFC_COEFS[0])
+    poly = np.empty_like(t)
+    poly.fill(_ERFC_COEFS[0])
     for coef in _ERFC_COEFS[1:]:  # Horner's rule, in place
         poly *= t
         poly += coef
@@ -182,7 +183,7 @@ def truncnorm_sample(mu: np.ndarray, sigma: np.ndarray, low: np.ndarray | float,
         return out
     mu, sigma, low, high = (_full(a, shape).ravel() for a in (mu, sigma, low, high))
     out = out.ravel()
-    todo = np.flatnonzero(outside)
+    todo = outside.ravel().nonzero()[0]
     redraws = 0
     while todo.size > _FEW_REDRAWS and redraws < _MAX_ROUNDS:
         out[todo] = mu[todo] + sigma[todo] * rng.standard_normal(todo.size)
@@ -350,7 +351,7 @@ def pick(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray
     >>> pick(np.random.default_rng(0), np.array([0.0, 1.0, 0.0]), 3).tolist()
     [1, 1, 1]
     """
-    cumulative = np.cumsum(weights)
+    cumulative = weights.cumsum()
     drawn = np.searchsorted(cumulative, rng.uniform(size=size) * cumulative[-1], side="right")
     return np.minimum(drawn, len(weights) - 1)
 

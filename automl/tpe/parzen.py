@@ -280,7 +280,7 @@ class ParzenEstimator:
             _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
             return obs[first], np.bincount(inverse, weights, minlength=len(first)), n
         counts = np.bincount(keys, minlength=lay.n_rows_possible)  # no sort needed
-        present = np.flatnonzero(counts)
+        present = counts.nonzero()[0]
         summed = counts if weights is None else np.bincount(keys, weights, lay.n_rows_possible)
         first = np.empty(lay.n_rows_possible, dtype=np.intp)
         first[keys[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: the first row
@@ -358,7 +358,7 @@ class ParzenEstimator:
         # matrix product: BLAS threads stall on a busy machine)
         seen = np.ones(len(base), dtype=bool)
         seen[priors] = False
-        seen = np.flatnonzero(seen)
+        seen = seen.nonzero()[0]
         self._bonus_table = np.zeros((lay.n_categories, len(base)))
         at = (self._observed[seen] + lay.offsets) * len(base) + seen[:, None]  # flat: faster
         self._bonus_table.ravel()[at] = np.repeat(bonus, [size - 1 for size in self._sizes], axis=0)
@@ -415,7 +415,7 @@ class ParzenEstimator:
     def _snap(self, z: np.ndarray) -> np.ndarray:
         """Internal-scale values of the nearest valid values (integers rounded), all columns."""
         lay = self._lay
-        z = np.clip(z, lay.low, lay.high)
+        z = np.minimum(np.maximum(z, lay.low), lay.high)  # a clip, without its wrapper
         if lay.disc.size:
             k = self._integers(z[:, lay.disc])
             k[:, lay.disc_log] = np.log(k[:, lay.disc_log])
@@ -427,7 +427,7 @@ class ParzenEstimator:
         lay = self._lay
         values = z.copy()
         values[:, lay.disc_log] = np.exp(values[:, lay.disc_log])
-        return np.clip(np.round(values), lay.disc_lowest, lay.disc_highest)
+        return np.minimum(np.maximum(values.round(), lay.disc_lowest), lay.disc_highest)
 
     def log_kernels(self, points: np.ndarray) -> np.ndarray:
         """Log-density of each point under each component, shape ``(m, n_components)``.
@@ -456,7 +456,7 @@ class ParzenEstimator:
         joint += self._log_weights
         starts = self._starts
         top = np.maximum.reduceat(joint, starts, axis=1)  # each block's largest term
-        joint -= np.repeat(top, self._sizes, axis=1)
+        joint -= top.repeat(self._sizes, axis=1)
         np.maximum(joint, _LOG_NEGLIGIBLE, out=joint)  # no subnormal numbers: exp is slow on them
         np.exp(joint, out=joint)
         return (np.log(np.add.reduceat(joint, starts, axis=1)) + top).T

@@ -47,15 +47,16 @@ def bandwidths(mus: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray
     n = len(mus)
     if n == 0:
         return np.empty_like(mus)
-    order = np.argsort(mus, axis=0, kind="stable")
+    order = mus.argsort(axis=0, kind="stable")  # methods, not wrappers: this runs per decision
     columns = np.arange(mus.shape[1])
     ranked = mus[order, columns]
-    gaps = np.diff(np.concatenate([low[None, :], ranked, high[None, :]], axis=0), axis=0)
+    edges = np.concatenate([low[None, :], ranked, high[None, :]], axis=0)
+    gaps = edges[1:] - edges[:-1]
     widths = np.maximum(gaps[:-1], gaps[1:])
     if n >= 2:
         widths[0], widths[-1] = gaps[1], gaps[-2]
     span = high - low
-    widths = np.clip(widths, span / min(100, n + 2), span)
+    widths = np.minimum(np.maximum(widths, span / min(100, n + 2)), span)  # a clip
     out = np.empty_like(widths)
     out[order, columns] = widths
     return out

@@ -190,7 +190,7 @@ class TPESampler(BaseSampler):
 
     def _global_good(self) -> np.ndarray:
         """Flags, by trial id, of the good trials of the whole history."""
-        trials = np.flatnonzero(self._live[:self._n_trials])
+        trials = self._live[:self._n_trials].nonzero()[0]
         good, _ = split(self._losses[trials], self._codes[trials])
         flags = np.zeros(self._n_trials, dtype=bool)
         flags[trials[good]] = True
@@ -221,7 +221,7 @@ class TPESampler(BaseSampler):
         losses = self._losses[rows.ids]
         good_here = is_good[rows.ids]
         if good_here.any():  # the globally good trials that visited this group
-            good, bad = np.flatnonzero(good_here), np.flatnonzero(~good_here)
+            good, bad = good_here.nonzero()[0], (~good_here).nonzero()[0]
         else:
             good, bad = split(losses, self._codes[rows.ids])
         weights = good_weights(losses, good, bad)

@@ -75,14 +75,14 @@ def split(losses: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray
     losses = np.asarray(losses, dtype=float)
     codes = np.asarray(codes)
     finished = int(np.count_nonzero(codes != PENDING))
-    eligible = np.flatnonzero((codes == OK) & np.isfinite(losses))
+    eligible = ((codes == OK) & np.isfinite(losses)).nonzero()[0]
     if eligible.size == 0:
-        eligible = np.flatnonzero((codes == PRUNED) & np.isfinite(losses))
-    order = eligible[np.argsort(losses[eligible], kind="stable")]
+        eligible = ((codes == PRUNED) & np.isfinite(losses)).nonzero()[0]
+    order = eligible[losses[eligible].argsort(kind="stable")]
     good = np.sort(order[:min(n_good(finished), eligible.size)])
     is_good = np.zeros(len(losses), dtype=bool)
     is_good[good] = True
-    return good, np.flatnonzero(~is_good)
+    return good, (~is_good).nonzero()[0]
 
 
 def good_weights(losses: np.ndarray, good: np.ndarray, bad: np.ndarray) -> np.ndarray:
@@ -107,5 +107,5 @@ def good_weights(losses: np.ndarray, good: np.ndarray, bad: np.ndarray) -> np.nd
     gain = np.maximum(threshold - good_losses, 0.0)
     if gain.sum() <= 0.0:
         return np.ones(good_losses.size)
-    gain = gain + 0.1 * gain.mean()
-    return gain / gain.mean()
+    gain = gain + 0.1 * (np.add.reduce(gain) / gain.size)  # the mean, without its wrapper
+    return gain / (np.add.reduce(gain) / gain.size)

@@ -134,7 +134,9 @@ def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
         return Branches(columns, radix, None, np.zeros(possible)) if possible <= _DENSE \
             else Branches(columns, radix, np.empty(0, dtype=np.int64), np.empty(0))
     edge = min(n - 1, max(1, n_good(n)))
-    best, threshold = np.partition(losses, (0, edge))[[0, edge]]
+    ranked = losses.copy()
+    ranked.partition((0, edge))
+    best, threshold = ranked[[0, edge]]
     scale = max(threshold - best, 1e-12)
     keys = (values[:, columns] @ radix)[usable].astype(np.int64)  # exact: small integers
     if possible <= _DENSE:
@@ -198,4 +200,4 @@ def select_split(mixtures: ParzenEstimator, rng: np.random.Generator,
         score += count_bonus(candidates, counts)
     if known is not None:
         score += branch_bonus(candidates, known)
-    return candidates[int(np.argmax(score))]
+    return candidates[int(score.argmax())]

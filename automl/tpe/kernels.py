@@ -137,7 +137,14 @@ def integer_cells(k: np.ndarray, lowest: float, highest: float) -> tuple[np.ndar
         edges = np.arange(lowest - 0.5, highest + 1.0)
         lo = np.arange(len(edges) - 1)
         return edges, (k - lowest).astype(np.intp), lo, lo + 1
-    distinct, at = np.unique(k, return_inverse=True)
+    order = k.argsort()  # the distinct values and each entry's rank among them (np.unique's)
+    ranked = k[order]
+    new = np.empty(len(k), dtype=bool)
+    new[:1] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=new[1:])
+    distinct = ranked[new]
+    at = np.empty(len(k), dtype=np.intp)
+    at[order] = new.cumsum() - 1
     lo = np.arange(len(distinct))
     return np.concatenate([distinct - 0.5, distinct + 0.5]), at, lo, lo + len(distinct)
 
@@ -352,7 +359,7 @@ def pick(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray
     [1, 1, 1]
     """
     cumulative = weights.cumsum()
-    drawn = np.searchsorted(cumulative, rng.uniform(size=size) * cumulative[-1], side="right")
+    drawn = cumulative.searchsorted(rng.uniform(size=size) * cumulative[-1], side="right")
     return np.minimum(drawn, len(weights) - 1)
 
 

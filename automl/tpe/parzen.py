@@ -260,7 +260,8 @@ class ParzenEstimator:
         self.weights = np.empty(total)
         self.mus = np.empty((total, len(lay.numeric)))
         self.sigmas = np.empty_like(self.mus)
-        self._observed = np.full((total, len(lay.categorical)), -1, dtype=np.int64)
+        self._observed = np.empty((total, len(lay.categorical)), dtype=np.int64)
+        self._observed.fill(-1)
         self._beta = np.empty((total, len(lay.categorical)))
         for (values, weights, n_obs), (start, _) in zip(merged, self._blocks):
             self._fill(start, values, weights, n_obs, prior_weight)
@@ -331,11 +332,11 @@ class ParzenEstimator:
         if self.numeric:
             base -= np.log(normal_mass((lay.low - self.mus) * self._inv_sigma,
                                        (lay.high - self.mus) * self._inv_sigma)).sum(axis=1)
-            base -= (np.log(self.sigmas[:, lay.cont]) + _LOG_SQRT_2PI).sum(axis=1)
+            base -= np.add.reduce(np.log(self.sigmas[:, lay.cont]) + _LOG_SQRT_2PI, axis=1)
             # -(x - mu)^2 / (2 sigma^2) expanded, so scoring is two matrix products
             precision = self._inv_sigma[:, lay.cont] ** 2
             centred = self.mus[:, lay.cont] * precision
-            base -= 0.5 * (centred * self.mus[:, lay.cont]).sum(axis=1)
+            base -= 0.5 * np.add.reduce(centred * self.mus[:, lay.cont], axis=1)
             self._quadratic, self._linear = -0.5 * precision.T, centred.T
         if self.categorical:
             self._prepare_categorical(base)
@@ -350,18 +351,19 @@ class ParzenEstimator:
         spread = beta / lay.n_choices
         miss = np.log(spread)
         bonus = np.log(spread + (1.0 - beta)) - miss
-        per_row = np.repeat(miss.sum(axis=1), self._sizes)
+        per_row = np.add.reduce(miss, axis=1).repeat(self._sizes)
         per_row[priors] = (-np.log(lay.n_choices)).sum()
         base += per_row
         # one row per (column, category), one column per component: the bonus where
         # the component sits, so matching candidates is one gather and one sum (not a
         # matrix product: BLAS threads stall on a busy machine)
-        seen = np.ones(len(base), dtype=bool)
+        seen = np.empty(len(base), dtype=bool)
+        seen.fill(True)
         seen[priors] = False
         seen = seen.nonzero()[0]
         self._bonus_table = np.zeros((lay.n_categories, len(base)))
         at = (self._observed[seen] + lay.offsets) * len(base) + seen[:, None]  # flat: faster
-        self._bonus_table.ravel()[at] = np.repeat(bonus, [size - 1 for size in self._sizes], axis=0)
+        self._bonus_table.ravel()[at] = bonus.repeat([size - 1 for size in self._sizes], axis=0)
 
     def allowed_mass(self, allowed: Mapping[int, np.ndarray] | None) -> np.ndarray:
         """Probability that each component draws categories permitted by ``allowed``.

@@ -79,7 +79,8 @@ def split(losses: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray
     if eligible.size == 0:
         eligible = ((codes == PRUNED) & np.isfinite(losses)).nonzero()[0]
     order = eligible[losses[eligible].argsort(kind="stable")]
-    good = np.sort(order[:min(n_good(finished), eligible.size)])
+    good = order[:min(n_good(finished), eligible.size)].copy()
+    good.sort()
     is_good = np.zeros(len(losses), dtype=bool)
     is_good[good] = True
     return good, (~is_good).nonzero()[0]

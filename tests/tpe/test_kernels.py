@@ -126,3 +126,5 @@ def test_integer_cells_bracket_each_integer(lowest, highest):
     np.testing.assert_array_equal(edges[lo[at]], k - 0.5)
     np.testing.assert_array_equal(edges[hi[at]], k + 0.5)
     assert len(lo) == (10 if highest == 9.0 else 5)  # every cell of the range, or the distinct
+    if highest == 1000.0:
+        np.testing.assert_array_equal(edges[lo] + 0.5, np.unique(k))

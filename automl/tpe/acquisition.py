@@ -15,7 +15,9 @@ True
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping, Sequence
+from itertools import accumulate
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -126,7 +128,7 @@ def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
     >>> b.closeness.round(3).tolist()
     [1.0, 0.368, 0.0]
     """
-    radix = np.cumprod([1, *n_choices[:-1]])
+    radix = np.array([1, *accumulate(n_choices[:-1], operator.mul)])  # exact integers
     possible = int(radix[-1]) * int(n_choices[-1])
     losses = losses[usable]
     n = len(losses)
@@ -140,7 +142,8 @@ def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
     scale = max(threshold - best, 1e-12)
     keys = (values[:, columns] @ radix)[usable].astype(np.int64)  # exact: small integers
     if possible <= _DENSE:
-        best_of = np.full(possible, np.inf)
+        best_of = np.empty(possible)
+        best_of.fill(np.inf)
         np.minimum.at(best_of, keys, losses)
         return Branches(columns, radix, None, np.exp(-((best_of - best) / scale)))
     distinct, inverse = np.unique(keys, return_inverse=True)

@@ -183,7 +183,7 @@ def truncnorm_sample(mu: np.ndarray, sigma: np.ndarray, low: np.ndarray | float,
     """
     mu, sigma = np.asarray(mu, dtype=float), np.asarray(sigma, dtype=float)
     low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
-    shape = np.broadcast_shapes(mu.shape, sigma.shape, low.shape, high.shape)
+    shape = np.broadcast(mu, sigma, low, high).shape  # a C object: no Python-level shape logic
     out = mu + sigma * rng.standard_normal(shape)  # the draws of a flat array, in C order
     outside = (out < low) | (out > high)
     if not outside.any():  # the usual case: one round, no index arrays

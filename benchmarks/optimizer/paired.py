@@ -85,7 +85,8 @@ def main() -> None:
     optimizers = [load_sampler(root, args.trials) for root in (args.before, args.after)]
     times, same = run_pairs(optimizers, args.steps)
     s = summary(times[0], times[1])
-    print(f"{args.trials} trials, {args.steps} paired steps, identical suggestions {same}/{args.steps}")
+    print(f"{args.trials} trials, {args.steps} paired steps, "
+          f"identical suggestions {same}/{args.steps}")
     print(f"median CPU ms: before {s['before']:.2f}, after {s['after']:.2f}; "
           f"median per-step ratio after/before {s['ratio']:.3f}; ratio of totals {s['total']:.3f}")
 

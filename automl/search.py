@@ -60,7 +60,10 @@ class SearchSettings:
     """How long and how wide to search.
 
     ``racing=True`` stops a trial after a fold when it is clearly worse than the
-    incumbent on the same folds (:class:`automl.racing.RacingRule`; status "pruned").
+    incumbent on the same folds (:class:`automl.racing.RacingRule`; status "pruned"),
+    once ``racing_after`` trials are complete: a pruned trial leaves no out-of-fold
+    predictions for the ensemble, and on a short budget the first few complete trials
+    are all it has (the 10 s ablation lost with racing from the first trial).
     ``halving`` (a :class:`automl.halving.HalvingSettings`; None: off) scores each
     candidate on a subsample first when the data is large enough, and stops those whose
     subsample score is not competitive (status "pruned", ``stage`` "subsample").
@@ -82,6 +85,7 @@ class SearchSettings:
     keep_oof: int = 50
     ensemble_size: int = 0
     racing: bool = False
+    racing_after: int = 5
     halving: HalvingSettings | None = None
 
 
@@ -197,9 +201,12 @@ def _wait_for_workers(pool: Any, budget: Budget) -> None:
 
 
 def _trial_stop_rule(state: _State, should_stop: Callable | None) -> Callable | None:
-    """The stop rule sent with a trial: the caller's, else racing against the incumbent."""
+    """The stop rule sent with a trial: the caller's, else racing against the incumbent
+    once ``settings.racing_after`` trials are complete."""
     if should_stop is not None or not state.settings.racing:
         return should_stop
+    if sum(t["status"] == "ok" for t in state.trials) < state.settings.racing_after:
+        return None
     from automl.racing import racing_rule
 
     return racing_rule(state.best, state.loss)

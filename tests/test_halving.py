@@ -77,7 +77,7 @@ def _search(space: Space, names: list[str], halving: HalvingSettings | None, *,
     sampler = sampler or RandomSampler(space, seed=0, startup_configs=_startup(space, names))
     n_trials = len(names) if n_trials is None else n_trials
     settings = SearchSettings(time_budget=None, n_trials=n_trials, n_jobs=1, run_seed=0,
-                              racing=racing, halving=halving)
+                              racing=racing, racing_after=1, halving=halving)
     return run_search(data, sampler, settings, pool_factory=InProcessPool)
 
 

@@ -102,7 +102,8 @@ def test_a_search_with_racing_records_pruned_trials_and_keeps_a_good_model(warm_
     data = _data(space)
     sampler = RandomSampler(space, seed=3,
                             startup_configs=[space.restrict(include=["nb"]).default()])
-    settings = SearchSettings(time_budget=None, n_trials=8, n_jobs=1, run_seed=0, racing=True)
+    settings = SearchSettings(time_budget=None, n_trials=8, n_jobs=1, run_seed=0, racing=True,
+                              racing_after=1)
     result = run_search(data, sampler, settings, pool_factory=warm_pool)
     statuses = {t["algorithm"]: [] for t in result.trials}
     for trial in result.trials:
@@ -111,6 +112,19 @@ def test_a_search_with_racing_records_pruned_trials_and_keeps_a_good_model(warm_
     assert all(len(t["fold_scores"]) == 1 for t in result.trials if t["status"] == "pruned")
     assert result.trials[0]["status"] == "ok"          # nothing to race against yet
     assert result.best["algorithm"] == "nb" and result.best["score"] > 0.85
+
+
+def test_racing_waits_for_its_first_complete_trials(warm_pool):
+    space = _space()
+    dummy = space.restrict(include=["dummy"]).default()
+    startup = [space.restrict(include=["nb"]).default()] + [dummy] * 5
+    sampler = RandomSampler(space, seed=3, startup_configs=startup)
+    settings = SearchSettings(time_budget=None, n_trials=6, n_jobs=1, run_seed=0, racing=True,
+                              racing_after=3)
+    result = run_search(_data(space), sampler, settings, pool_factory=warm_pool)
+    statuses = [t["status"] for t in result.trials]
+    # nb, then two (bad) dummies complete; racing starts with three complete trials
+    assert statuses == ["ok", "ok", "ok", "pruned", "pruned", "pruned"]
 
 
 def test_without_racing_no_trial_is_pruned(warm_pool):

@@ -135,3 +135,24 @@ def test_without_racing_no_trial_is_pruned(warm_pool):
     result = run_search(_data(space), sampler, settings, pool_factory=warm_pool)
     assert all(t["status"] == "ok" for t in result.trials)
     assert np.isfinite(result.best["score"])
+
+
+def test_a_trial_cut_short_is_refit_only_when_clearly_better_on_its_folds():
+    from types import SimpleNamespace
+
+    from automl.refit import cut_short_challenger
+
+    best = {"trial_id": 0, "status": "ok", "loss": -0.82, "fold_scores": [0.82, 0.83, 0.81, 0.82]}
+
+    def cut(trial_id: int, scores: list, status: str = "timeout") -> dict:
+        return {"trial_id": trial_id, "status": status, "fold_scores": scores,
+                "loss": -float(np.mean(scores)) if scores else float("nan")}
+
+    close, strong, stronger = cut(1, [0.83]), cut(2, [0.91, 0.92]), cut(3, [0.95])
+    trials = [best, close, strong, stronger, cut(4, []), cut(5, [0.99], status="pruned")]
+    state = SimpleNamespace(trials=trials, loss=AUC_LOSS)
+    assert cut_short_challenger(state, best) is stronger           # the best of the clear ones
+    state.trials = [best, close]
+    assert cut_short_challenger(state, best) is None               # within the margin
+    assert cut_short_challenger(state, None) is None               # nothing complete to beat
+    assert not RacingRule((-0.8, -0.8)).clearly_better([-0.99, -0.99, -0.99])  # more folds than the incumbent

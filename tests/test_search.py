@@ -260,3 +260,16 @@ def test_a_usable_model_comes_back_even_when_no_cross_validation_finishes(warm_p
     assert all(t["status"] == "timeout" for t in result.trials)
     assert result.refit_trial_id == 0
     assert result.pipeline.predict_proba(_data(space).X).shape == (300, 2)
+
+
+def test_a_trial_reaching_its_time_cap_stops_between_folds_and_keeps_them(warm_pool):
+    space = Space({"model": Choice({"slow": Component(SlowFit, {}, cost=1)})})
+    settings = _settings(time_budget=30.0, n_trials=1, n_jobs=1, per_trial_time_limit=1.6)
+    with pytest.warns(UserWarning, match="No trial finished its cross-validation"):
+        result = run_search(_data(space), RandomSampler(space, seed=0), settings,
+                            pool_factory=warm_pool)
+    (trial,) = result.trials
+    # 0.6 s a fold: the third of 3 folds would end after the 1.6 s cap, so the trial stops
+    # before it with the folds it finished instead of being killed with none
+    assert trial["status"] == "timeout" and 1 <= len(trial["fold_scores"]) < 3
+    assert "stopped at the search deadline after" in trial["error"]

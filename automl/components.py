@@ -425,8 +425,9 @@ class EarlyStoppedBooster(BaseEstimator):
         y = self._encode_target(y)
         self.n_features_in_ = X.shape[1]
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        refit = bool(getattr(self, "refit", False))
         fraction = float(self.validation_fraction)
-        if getattr(self, "refit", False):
+        if refit:
             fraction = max(fraction, self.REFIT_VALIDATION_FRACTION)
         train, valid = _inner_split(y, fraction, isinstance(self, ClassifierMixin), self.random_state)
         if len(valid) < self._min_valid_rows:
@@ -435,7 +436,7 @@ class EarlyStoppedBooster(BaseEstimator):
             pick = (lambda idx: None) if w is None else (lambda idx: w[idx])
             self.model_ = self._library_fit(X[train], y[train], pick(train),
                                             (X[valid], y[valid], pick(valid)), self.max_trees)
-            if getattr(self, "refit", False):
+            if refit:
                 self.model_ = self._library_fit(X, y, w, None, self._best_trees())
         self.n_estimators_ = self._best_trees()
         return self

@@ -125,6 +125,11 @@ class SearchResult:
     ensemble_members: list[tuple[int, float]] = field(default_factory=list)
 
 
+def _algorithm_tag(space: Space, name: str, tag: str, default: Any) -> Any:
+    """A Component tag of algorithm ``name`` (``default`` when it has none)."""
+    return getattr(space.branch(space.algorithm_key, name), "tags", {}).get(tag, default)
+
+
 def portfolio(space: Space, max_cost: int = 2) -> list[dict]:
     """Default configurations of the cheap algorithms (Component tag ``cost`` <= max_cost).
 
@@ -144,7 +149,7 @@ def portfolio(space: Space, max_cost: int = 2) -> list[dict]:
     names = space.algorithms
 
     def cost(name: str) -> int:
-        return int(getattr(space.branch(space.algorithm_key, name), "tags", {}).get("cost", 3))
+        return int(_algorithm_tag(space, name, "cost", 3))
 
     order = sorted(names, key=lambda n: (cost(n), names.index(n)))
     cheap = [n for n in order if cost(n) <= max_cost] or order[:1]
@@ -405,8 +410,7 @@ def _show(state: _State, progress: Progress) -> None:
 
 def _refit_costs(space: Space) -> dict[str, float]:
     """Each algorithm's ``refit_cost`` tag: its final fit's cost relative to a fold's."""
-    branches = {name: space.branch(space.algorithm_key, name) for name in space.algorithms}
-    return {name: float(getattr(b, "tags", {}).get("refit_cost", 1.0)) for name, b in branches.items()}
+    return {name: float(_algorithm_tag(space, name, "refit_cost", 1.0)) for name in space.algorithms}
 
 
 def _start(data: TrialData, settings: SearchSettings) -> tuple[TrialData, _State]:

@@ -75,6 +75,8 @@ def _order(item: tuple[str, list]) -> tuple[int, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run are first-seed, ..., first-seed + seeds - 1")
     parser.add_argument("--evals", type=int, default=max(BUDGETS))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--problems", nargs="*", default=list(PROBLEMS))
@@ -84,6 +86,9 @@ def main() -> None:
                         help="keep traces already in --out for optimizers not re-run")
     parser.add_argument("--merge", nargs="*", default=[],
                         help="also keep the traces stored in these files (runs made apart)")
+    parser.add_argument("--concat", nargs="*", default=[],
+                        help="append these files' traces, in the order given, to those of the "
+                             "same problem and optimizer (runs over disjoint seed ranges)")
     parser.add_argument("--tag", default="",
                         help="suffix of the stored names, e.g. '@229bcef' for an older checkout")
     args = parser.parse_args()
@@ -92,8 +97,12 @@ def main() -> None:
     for path in args.merge:
         for problem, by_opt in json.loads(Path(path).read_text()).items():
             traces.setdefault(problem, {}).update(by_opt)
+    for path in args.concat:
+        for problem, by_opt in json.loads(Path(path).read_text()).items():
+            for optimizer, runs in by_opt.items():
+                traces.setdefault(problem, {}).setdefault(optimizer, []).extend(runs)
     jobs = [(p, o, s, args.evals) for p in args.problems for o in args.optimizers
-            for s in range(args.seeds)]
+            for s in range(args.first_seed, args.first_seed + args.seeds)]
     with ProcessPoolExecutor(args.jobs) as pool:
         results = list(pool.map(run_one, *zip(*jobs))) if jobs else []
     for p in args.problems:

@@ -8,7 +8,11 @@ quartiles over seeds as a Markdown table and saves the raw traces as JSON.
 
 Run (from the repository root; about 15 minutes on 2 shared cores)::
 
-    nice -n 10 python -m benchmarks.optimizer.quality --seeds 20 --jobs 2
+    chrt --idle 0 python -m benchmarks.optimizer.quality --seeds 20 --jobs 2
+
+More seeds can be run in parts and merged in seed order (``--first-seed 40 --seeds 40``,
+then ``--concat``); :mod:`benchmarks.optimizer.stats` adds statistics that do not jump
+with the seed set when the runs split in two groups.
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ ordinal-encoded, come first, and the model receives their indices as
 ``categorical_features``; the selection step then runs inside the numeric branch so the
 indices stay valid. Any other model gets plain ordinal codes.
 
+With ``impute="native"``, a model tagged ``native_missing=True`` receives the numeric
+columns' missing values as NaN (no imputer; the scalers keep NaN) unless a selection step
+is chosen (univariate tests and PCA need complete data); every other model gets median
+imputation, as does an option the space does not declare.
+
 Examples
 --------
 >>> import pandas as pd
@@ -202,13 +207,14 @@ def _encoder(space: Space, config: Mapping[str, Any], native: bool,
 
 def _numeric_branch(space: Space, config: Mapping[str, Any], columns: ColumnInfo,
                     random_state: int | None, task: str,
-                    selector: BaseEstimator | None) -> Pipeline:
-    imputer = _step(space, config, "impute", random_state, task)
-    if imputer is None:
+                    selector: BaseEstimator | None, keep_missing: bool) -> Pipeline:
+    imputer = None if keep_missing else _step(space, config, "impute", random_state, task)
+    if imputer is None and not keep_missing:
         imputer = SimpleImputer(strategy="median", keep_empty_features=True)
     n_quantiles = int(min(1000, max(10, columns.n_rows // 2)))
     scaler = _step(space, config, "scale", random_state, task, {"n_quantiles": n_quantiles})
-    steps = [("to_float", ToFloat()), ("impute", imputer)]
+    steps: list[tuple[str, Any]] = [("to_float", ToFloat())]
+    steps += [("impute", imputer)] if imputer is not None else []
     steps += [("scale", scaler)] if scaler is not None else []
     steps += [("select", selector)] if selector is not None else []
     return Pipeline(steps)
@@ -307,6 +313,9 @@ def build_pipeline(config: Mapping[str, Any], space: Space, columns: ColumnInfo,
     native = (encode is not None and encode[0] == "native"
               and bool(model_branch.tags.get("native_categorical")) and bool(columns.categorical))
     selector = _step(space, config, "select", random_state, task)
+    impute = _option(space, config, "impute")
+    keep_missing = (impute is not None and impute[0] == "native" and selector is None
+                    and bool(model_branch.tags.get("native_missing")))
     transformers = []
     if columns.categorical:
         encoder = _encoder(space, config, native, random_state, task)
@@ -316,7 +325,7 @@ def build_pipeline(config: Mapping[str, Any], space: Space, columns: ColumnInfo,
     if numeric:
         inner = selector if native else None
         transformers.append(("num", _numeric_branch(space, config, columns, random_state, task,
-                                                    inner),
+                                                    inner, keep_missing),
                              _selector(numeric)))
     steps: list[tuple[str, Any]] = [("preprocess", ColumnTransformer(transformers, sparse_threshold=0.0))]
     if selector is not None and not native:

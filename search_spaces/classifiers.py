@@ -7,6 +7,8 @@ imported until a pipeline is built), with the tags
     1 (cheapest) .. 5 (most expensive), used to try cheap candidates first;
 ``native_categorical``
     the model handles categorical features itself (it accepts ``categorical_features``);
+``native_missing``
+    the model handles missing values itself (with ``impute="native"`` it receives NaN);
 ``scale_sensitive``
     the model's quality depends on the scale of its inputs.
 
@@ -140,15 +142,15 @@ def classifier_components() -> dict[str, Component]:
     """
     return {
         "lightgbm": Component("automl.components.EarlyStoppedLGBMClassifier", lightgbm_params(),
-                              cost=2, native_categorical=True, refit_cost=2.0),
+                              cost=2, native_categorical=True, native_missing=True, refit_cost=2.0),
         "xgboost": Component("automl.components.EarlyStoppedXGBClassifier", xgboost_params(),
-                             cost=3, native_categorical=True, refit_cost=2.0),
+                             cost=3, native_categorical=True, native_missing=True, refit_cost=2.0),
         "hist_gb": Component("sklearn.ensemble.HistGradientBoostingClassifier", hist_gb_params(),
-                             cost=2, native_categorical=True),
+                             cost=2, native_categorical=True, native_missing=True),
         "random_forest": Component("sklearn.ensemble.RandomForestClassifier",
-                                   forest_params(["gini", "entropy"]), cost=3),
+                                   forest_params(["gini", "entropy"]), cost=3, native_missing=True),
         "extra_trees": Component("sklearn.ensemble.ExtraTreesClassifier",
-                                 forest_params(["gini", "entropy"]), cost=2),
+                                 forest_params(["gini", "entropy"]), cost=2, native_missing=True),
         "logreg": Component("automl.components.PenalizedLogisticRegression", {
             "C": Float(1e-3, 1e3, log=True, default=1.0),
             "penalty": Choice({"l2": None, "l1": None,

@@ -3,7 +3,10 @@
 Every step is a top-level :class:`~automl.space.Choice` of the space, under a fixed key:
 
 ``impute``
-    numeric imputation (median or mean, with optional missing-value indicators);
+    numeric imputation: ``native`` (missing values are handed to models that handle them
+    themselves, tagged ``native_missing=True``, when no selection step comes between;
+    every other model gets median imputation) or ``simple`` (median or mean, with
+    optional missing-value indicators);
 ``scale``
     scaling of numeric features (standard / none / robust / quantile / power);
 ``encode``
@@ -45,6 +48,10 @@ def _check_task(task: str) -> str:
 
 def _impute() -> Choice:
     return Choice({
+        # first, so it is the default: a booster's default is to route missing values
+        # itself (hawks, 92 % missing in two columns: held-out log loss of the default
+        # LightGBM pipeline 0.033 against 0.046 with median imputation, mean of 3 splits)
+        "native": None,
         "simple": Component("sklearn.impute.SimpleImputer", {
             "strategy": Categorical(["median", "mean"]),
             "add_indicator": Categorical([False, True]),

@@ -1,7 +1,7 @@
 """Regressor components of the default space.
 
 Same families and tags as :mod:`search_spaces.classifiers` (``cost``,
-``native_categorical``, ``scale_sensitive``), plus ``scale_target``: the builder wraps
+``native_categorical``, ``native_missing``, ``scale_sensitive``), plus ``scale_target``: the builder wraps
 such a model so that it learns a standardised target (their regularisation or epsilon
 would otherwise depend on the unit of ``y``).
 
@@ -43,15 +43,15 @@ def regressor_components() -> dict[str, Component]:
     """
     return {
         "lightgbm": Component("automl.components.EarlyStoppedLGBMRegressor", lightgbm_params(),
-                              cost=2, native_categorical=True, refit_cost=2.0),
+                              cost=2, native_categorical=True, native_missing=True, refit_cost=2.0),
         "xgboost": Component("automl.components.EarlyStoppedXGBRegressor", xgboost_params(),
-                             cost=3, native_categorical=True, refit_cost=2.0),
+                             cost=3, native_categorical=True, native_missing=True, refit_cost=2.0),
         "hist_gb": Component("sklearn.ensemble.HistGradientBoostingRegressor", hist_gb_params(),
-                             cost=2, native_categorical=True),
+                             cost=2, native_categorical=True, native_missing=True),
         "random_forest": Component("sklearn.ensemble.RandomForestRegressor",
-                                   forest_params(), cost=3),
+                                   forest_params(), cost=3, native_missing=True),
         "extra_trees": Component("sklearn.ensemble.ExtraTreesRegressor",
-                                 forest_params(), cost=2),
+                                 forest_params(), cost=2, native_missing=True),
         "ridge": Component("sklearn.linear_model.Ridge", {
             "alpha": Float(1e-4, 1e4, log=True, default=1.0),
         }, cost=1, scale_sensitive=True),

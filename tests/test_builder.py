@@ -132,6 +132,44 @@ def test_native_falls_back_to_ordinal_codes_for_other_models():
     pipe.fit(X, y)
 
 
+def _numeric_branch_of(pipe: Pipeline) -> Pipeline:
+    return {name: t for name, t, _ in pipe.named_steps["preprocess"].transformers}["num"]
+
+
+def _numeric_steps(pipe: Pipeline) -> list[str]:
+    return [name for name, _ in _numeric_branch_of(pipe).steps]
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost", "hist_gb", "random_forest", "extra_trees"])
+def test_native_missing_values_reach_the_model(model):
+    rng = np.random.default_rng(3)
+    n = 400
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    missing = rng.random(n) < 0.4
+    X.loc[missing, "a"] = np.nan
+    y = missing.astype(int)  # the class is whether "a" is missing: imputation hides it
+    space = default_space("binary")
+    config = config_with(space, model=model, impute="native", scale="standard")
+    pipe = build_pipeline(config, space, describe_columns(X), "binary", 0)
+    assert _numeric_steps(pipe) == ["to_float", "scale"]
+    assert np.isnan(pipe[:-1].fit_transform(X, y)).any()
+    pipe.fit(X, y)
+    assert pipe.score(X, y) > 0.95
+
+
+@pytest.mark.parametrize("model, select", [("knn", "none"), ("lightgbm", "univariate"),
+                                           ("random_forest", "pca")])
+def test_native_missing_falls_back_to_median_imputation(model, select):
+    X, y = mixed_frame(120)
+    space = default_space("binary")
+    config = config_with(space, model=model, impute="native", select=select)
+    pipe = build_pipeline(config, space, describe_columns(X), "binary", 0)
+    steps = dict(_numeric_branch_of(pipe).steps)
+    assert steps["impute"].strategy == "median" and not steps["impute"].add_indicator
+    pipe.fit(X, y)
+    assert np.isfinite(pipe.predict_proba(X)).all()
+
+
 @pytest.mark.parametrize("encode", ["onehot", "ordinal", "target", "native"])
 @pytest.mark.parametrize("model", ["lightgbm", "logreg"])
 def test_unseen_and_missing_categories_at_predict(encode, model):

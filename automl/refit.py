@@ -82,6 +82,14 @@ def cut_short_challenger(state: Any, best: dict | None) -> dict | None:
     return min(cut, key=lambda t: (t["loss"], t["trial_id"]), default=None)
 
 
+def _cut_short_trials(state: Any) -> list[dict]:
+    """Trials the deadline stopped after at least one fold, best mean fold loss first: the
+    candidates of last resort when no trial finished its cross-validation."""
+    cut = [t for t in state.trials if t["status"] == "timeout" and t["fold_scores"]
+           and math.isfinite(t["loss"])]
+    return sorted(cut, key=lambda t: (t["loss"], t["trial_id"]))
+
+
 def refit_best(state: Any, pool: Any, shared: SharedTrialData) -> tuple[Pipeline, dict]:
     """Refit the best trial that can finish in the time left, best first (a trial cut
     short by the deadline that is clearly better than every complete one goes first)."""
@@ -94,11 +102,16 @@ def refit_best(state: Any, pool: Any, shared: SharedTrialData) -> tuple[Pipeline
         fallback = _safety_fallback(state)
         if fallback is not None:
             warnings.warn("No trial finished its cross-validation within the budget; the "
-                          "model is the first (cheapest) configuration fitted on all rows, "
-                          "unscored. Increase time_budget for a searched model.",
-                          UserWarning, stacklevel=4)
+                          "model is the first configuration fitted on all rows, unscored. "
+                          "Increase time_budget for a searched model.", UserWarning, stacklevel=4)
             return fallback
-        raise NoSuccessfulTrialError(_failure_message(state))
+        candidates = _cut_short_trials(state)
+        if not candidates:
+            raise NoSuccessfulTrialError(_failure_message(state))
+        warnings.warn(f"No trial finished its cross-validation within the budget; the model is "
+                      f"trial {candidates[0]['trial_id']} ({candidates[0]['algorithm']}), scored "
+                      f"on the {len(candidates[0]['fold_scores'])} fold(s) it finished. Increase "
+                      "time_budget for a fully cross-validated model.", UserWarning, stacklevel=4)
     budget = state.budget
     cheapest = min(candidates, key=budget.refit_estimate)
     failures: list[str] = []

@@ -262,6 +262,28 @@ def test_a_usable_model_comes_back_even_when_no_cross_validation_finishes(warm_p
     assert result.pipeline.predict_proba(_data(space).X).shape == (300, 2)
 
 
+class RowTimedFit(_Prior):
+    """A fold (200 rows) takes 0.4 s, a fit on all 300 rows 1.5 s."""
+
+    def fit(self, X, y):
+        time.sleep(0.4 if len(X) < 250 else 1.5)
+        return super().fit(X, y)
+
+
+def test_a_trial_cut_short_is_refit_when_nothing_else_finished(warm_pool):
+    # the cap (1 s) stops the only trial after one or two folds and kills the early
+    # safety refit (1.5 s): the trial scored on those folds is still refit and returned
+    space = Space({"model": Choice({"slow": Component(RowTimedFit, {}, cost=1)})})
+    settings = _settings(time_budget=30.0, n_trials=1, n_jobs=1, per_trial_time_limit=1.0)
+    with pytest.warns(UserWarning, match=r"scored on the [12] fold\(s\) it finished"):
+        result = run_search(_data(space), RandomSampler(space, seed=0), settings,
+                            pool_factory=warm_pool)
+    (trial,) = result.trials
+    assert trial["status"] == "timeout" and 1 <= len(trial["fold_scores"]) <= 2
+    assert result.refit_trial_id == 0
+    assert result.pipeline.predict_proba(_data(space).X).shape == (300, 2)
+
+
 def test_a_trial_reaching_its_time_cap_stops_between_folds_and_keeps_them(warm_pool):
     space = Space({"model": Choice({"slow": Component(SlowFit, {}, cost=1)})})
     settings = _settings(time_budget=30.0, n_trials=1, n_jobs=1, per_trial_time_limit=1.6)

@@ -413,6 +413,14 @@ def _refit_costs(space: Space) -> dict[str, float]:
     return {name: float(_algorithm_tag(space, name, "refit_cost", 1.0)) for name in space.algorithms}
 
 
+def _preload(space: Space) -> tuple[str, ...]:
+    """Modules the workers import before their first trial: ours, plus each algorithm's
+    ``preload`` tag (the library of the portfolio's first entry, so that trial 0 does not
+    pay for importing it inside its time cap)."""
+    tagged = (_algorithm_tag(space, name, "preload", None) for name in space.algorithms)
+    return _PRELOAD + tuple(sorted({module for module in tagged if module}))
+
+
 def _start(data: TrialData, settings: SearchSettings) -> tuple[TrialData, _State]:
     """Step 1: start the clock, draw the subsample if halving applies, set up the state."""
     n_train, n_all = fold_sizes(data.folds)
@@ -464,7 +472,8 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
     _restore(state, sampler, resume, load_oof)
     progress = Progress(settings.verbose, settings.time_budget, settings.metric_name)
     with SharedTrialData(data) as shared, \
-            pool_factory(settings.n_jobs + 1, 1, settings.memory_limit, preload=_PRELOAD) as pool:
+            pool_factory(settings.n_jobs + 1, 1, settings.memory_limit,
+                         preload=_preload(data.space)) as pool:
         _wait_for_workers(pool, budget)
         while True:
             _submit_trials(state, pool, sampler, shared, callbacks, should_stop)

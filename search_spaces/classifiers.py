@@ -9,6 +9,9 @@ imported until a pipeline is built), with the tags
     the model handles categorical features itself (it accepts ``categorical_features``);
 ``native_missing``
     the model handles missing values itself (with ``impute="native"`` it receives NaN);
+``preload``
+    a module the search's workers import before their first trial (LightGBM's: its
+    default configuration is the portfolio's first entry);
 ``scale_sensitive``
     the model's quality depends on the scale of its inputs.
 
@@ -142,7 +145,8 @@ def classifier_components() -> dict[str, Component]:
     """
     return {
         "lightgbm": Component("automl.components.EarlyStoppedLGBMClassifier", lightgbm_params(),
-                              cost=2, native_categorical=True, native_missing=True, refit_cost=2.0),
+                              cost=2, native_categorical=True, native_missing=True, refit_cost=2.0,
+                              preload="lightgbm"),
         "xgboost": Component("automl.components.EarlyStoppedXGBClassifier", xgboost_params(),
                              cost=3, native_categorical=True, native_missing=True, refit_cost=2.0),
         "hist_gb": Component("sklearn.ensemble.HistGradientBoostingClassifier", hist_gb_params(),

@@ -1,9 +1,9 @@
 """Regressor components of the default space.
 
 Same families and tags as :mod:`search_spaces.classifiers` (``cost``,
-``native_categorical``, ``native_missing``, ``scale_sensitive``), plus ``scale_target``: the builder wraps
-such a model so that it learns a standardised target (their regularisation or epsilon
-would otherwise depend on the unit of ``y``).
+``native_categorical``, ``native_missing``, ``preload``, ``scale_sensitive``), plus
+``scale_target``: the builder wraps such a model so that it learns a standardised target
+(their regularisation or epsilon would otherwise depend on the unit of ``y``).
 
 Examples
 --------
@@ -43,7 +43,8 @@ def regressor_components() -> dict[str, Component]:
     """
     return {
         "lightgbm": Component("automl.components.EarlyStoppedLGBMRegressor", lightgbm_params(),
-                              cost=2, native_categorical=True, native_missing=True, refit_cost=2.0),
+                              cost=2, native_categorical=True, native_missing=True, refit_cost=2.0,
+                              preload="lightgbm"),
         "xgboost": Component("automl.components.EarlyStoppedXGBRegressor", xgboost_params(),
                              cost=3, native_categorical=True, native_missing=True, refit_cost=2.0),
         "hist_gb": Component("sklearn.ensemble.HistGradientBoostingRegressor", hist_gb_params(),

@@ -243,6 +243,16 @@ def test_the_default_spaces_boosters_cost_two_fits_to_refit():
         assert costs["random_forest"] == 1.0
 
 
+def test_workers_preload_the_library_of_the_portfolios_first_entry_only_when_searched():
+    from automl.search import _preload
+    from search_spaces import default_space
+
+    space = default_space("binary")
+    assert "lightgbm" in _preload(space) and "xgboost" not in _preload(space)
+    assert "lightgbm" not in _preload(space.restrict(exclude=["lightgbm"]))
+    assert _preload(space)[0] == "automl.evaluate"
+
+
 class SlowFit(_Prior):
     """Each fit takes 0.6 s: a 3-fold CV cannot finish in 1 s, a single refit can."""
 

@@ -345,9 +345,16 @@ def _usable(out: Path, kind: str, cpu_cap: float) -> tuple[list[dict], pd.DataFr
     loss, cost = loss_table(out / f"{kind}_evals.jsonl", cpu_cap)
     space = default_space(SPACE_TASK[kind])
     valid = [i for i in loss.index if space.is_valid(configs[i])]
+    # the same pipeline under two configurations (e.g. impute "native" for a model that
+    # gets median imputation either way) has the same loss everywhere: keep one, the
+    # current default configuration if it is one of them, else the first
+    defaults = [space.restrict(include=[name]).default() for name in space.algorithms]
+    preferred = sorted(valid, key=lambda i: (configs[i] not in defaults, i))
+    unique = sorted(loss.loc[preferred].drop_duplicates(keep="first").index)
     print(f"{kind}: {len(loss)} complete candidates x {loss.shape[1]} datasets; "
-          f"{len(loss) - len(valid)} not valid in the current space, left out")
-    return configs, regret_table(loss.loc[valid]), cost.loc[valid]
+          f"{len(loss) - len(valid)} not valid in the current space, left out; "
+          f"{len(valid) - len(unique)} duplicates of an earlier candidate's losses, left out")
+    return configs, regret_table(loss.loc[unique]), cost.loc[unique]
 
 
 def select(out: Path, size: int, cpu_cap: float) -> dict:

@@ -25,7 +25,8 @@ import numpy as np
 from automl.tpe.parzen import ParzenEstimator
 from automl.tpe.split import n_good
 
-__all__ = ["N_CANDIDATES", "CHOICE_COUNT_BONUS", "BRANCH_BONUS", "Branches", "Density",
+__all__ = ["N_CANDIDATES", "CHOICE_COUNT_BONUS", "BRANCH_BONUS", "PATHS_BONUS", "Branches",
+           "Density",
            "branch_bonus", "branches", "count_bonus", "log_ratio", "select", "select_split"]
 
 #: Candidates drawn from l(x) per decision (Bergstra et al. 2011; Optuna and hyperopt).
@@ -38,6 +39,10 @@ CHOICE_COUNT_BONUS = 0.3
 #: conditional benchmarks over 80 seeds (0.45 and 0.8 alike on "nested"), but more runs
 #: stay on the "functions" trap at 200 (RESULTS.md, round 5). 0 gives round 4's draws.
 BRANCH_BONUS = 0.6
+#: Weight of the extra exploration of an option combination that holds several branches
+#: (:func:`branches`, ``paths``): 2 found the narrow optimum of "nested" in more runs over
+#: 80 seeds, leaving the problems without nested choices unchanged (RESULTS.md, round 7).
+PATHS_BONUS = 2.0
 #: Largest number of option combinations kept in a table indexed by combination.
 _DENSE = 1 << 16
 
@@ -99,19 +104,22 @@ class Branches(NamedTuple):
     close each one's best loss is to the group's best (1 for the best, towards 0 for the
     worst, 0 for one not tried); see :func:`branches`.
 
-    A combination is the integer ``options @ radix``; ``closeness`` is indexed by it
-    when ``keys`` is None (few possible combinations), else aligned with the sorted
-    ``keys`` of the combinations tried.
+    A combination is the integer ``options @ radix``; ``closeness`` (and ``explore``,
+    the exploration bonus of combinations holding several branches, None if none does)
+    is indexed by it when ``keys`` is None (few possible combinations), else aligned
+    with the sorted ``keys`` of the combinations with a successful trial.
     """
 
     columns: list[int]
     radix: np.ndarray
     keys: np.ndarray | None
     closeness: np.ndarray
+    explore: np.ndarray | None = None
 
 
 def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
-             losses: np.ndarray, usable: np.ndarray) -> Branches:
+             losses: np.ndarray, usable: np.ndarray,
+             paths: Sequence[np.ndarray] | None = None) -> Branches:
     """Closeness of each option combination's best loss to the best loss of all.
 
     ``values`` are a group's rows, ``columns`` its ``Choice`` columns (with ``n_choices``
@@ -120,6 +128,9 @@ def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
     with ``threshold`` the loss ranked just after the good set of the usable trials
     (:func:`~automl.tpe.split.n_good`): 1 for the best combination, ``exp(-1)`` for one
     whose best only matches the edge of the good set.
+
+    ``paths`` (per column, the number of branches below each option,
+    :func:`~automl.tpe.tree.leaf_paths`) adds :func:`paths_exploration`.
 
     Examples
     --------
@@ -130,31 +141,72 @@ def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
     """
     radix = np.array([1, *accumulate(n_choices[:-1], operator.mul)])  # exact integers
     possible = int(radix[-1]) * int(n_choices[-1])
-    losses = losses[usable]
+    every = (values[:, columns] @ radix).astype(np.int64)  # exact: small integers
+    keys, losses = every[usable], losses[usable]
+    if possible <= _DENSE:
+        distinct, index, size = None, keys, possible
+    else:
+        distinct, index = np.unique(keys, return_inverse=True)
+        size = len(distinct)
+    explore = None if paths is None else paths_exploration(
+        every, np.arange(possible) if distinct is None else distinct, radix, n_choices, paths)
+    return Branches(columns, radix, distinct, _closeness(losses, index, size), explore)
+
+
+def _closeness(losses: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
+    """``exp(-(best of each combination - best) / (threshold - best))``; see :func:`branches`."""
     n = len(losses)
     if n < 2:
-        return Branches(columns, radix, None, np.zeros(possible)) if possible <= _DENSE \
-            else Branches(columns, radix, np.empty(0, dtype=np.int64), np.empty(0))
+        return np.zeros(size)
     edge = min(n - 1, max(1, n_good(n)))
     ranked = losses.copy()
     ranked.partition((0, edge))
     best, threshold = ranked[[0, edge]]
     scale = max(threshold - best, 1e-12)
-    keys = (values[:, columns] @ radix)[usable].astype(np.int64)  # exact: small integers
-    if possible <= _DENSE:
-        best_of = np.empty(possible)
-        best_of.fill(np.inf)
-        np.minimum.at(best_of, keys, losses)
-        return Branches(columns, radix, None, np.exp(-((best_of - best) / scale)))
-    distinct, inverse = np.unique(keys, return_inverse=True)
-    best_of = np.full(len(distinct), np.inf)
-    np.minimum.at(best_of, inverse, losses)
-    return Branches(columns, radix, distinct, np.exp(-((best_of - best) / scale)))
+    best_of = np.empty(size)
+    best_of.fill(np.inf)
+    np.minimum.at(best_of, index, losses)
+    return np.exp(-((best_of - best) / scale))
+
+
+def paths_exploration(every: np.ndarray, combinations: np.ndarray, radix: np.ndarray,
+                      n_choices: Sequence[int], paths: Sequence[np.ndarray]) -> np.ndarray:
+    """Extra exploration of option combinations that hold several branches.
+
+    A combination whose options lead to ``p`` times as many branches below as the
+    plainest one (a model with a nested kernel choice beside models without) needs about
+    ``p`` times its trials before its best loss says as much, so it gets the UCB term it
+    would have with ``n_k / p`` trials instead of ``n_k``, minus the term of ``n_k``:
+    ``PATHS_BONUS * sqrt(log(n + 1)) * (1 / sqrt(n_k / p + 1) - 1 / sqrt(n_k + 1))``.
+    It is 0 for a plain combination (``p = 1``) and for one never tried (the count
+    bonus, :func:`count_bonus`, covers those), largest after a few trials.
+
+    ``every`` holds the combination of each of the group's trials (failed and pending
+    ones count as tried, as in :func:`count_bonus`), ``combinations`` the combinations
+    to score; ``paths[j][o]`` is the number of branches below option ``o`` of column
+    ``j``, relative to the column's fewest (the sampler divides by it).
+
+    Examples
+    --------
+    >>> bonus = paths_exploration(np.array([0, 0, 1, 1]), np.arange(2), np.array([1]), [2],
+    ...                           [np.array([3, 1])])
+    >>> bonus.round(3).tolist()
+    [0.5, 0.0]
+    """
+    tried = np.sort(every)
+    n_k = (tried.searchsorted(combinations, "right")
+           - tried.searchsorted(combinations, "left")).astype(float)
+    p_k = np.ones(len(combinations))
+    for step, k, per_option in zip(radix.tolist(), n_choices, paths):
+        p_k *= per_option[(combinations // step) % k]
+    scale = PATHS_BONUS * math.sqrt(math.log(len(every) + 1.0))
+    return scale * (1.0 / np.sqrt(n_k / p_k + 1.0) - 1.0 / np.sqrt(n_k + 1.0))
 
 
 def branch_bonus(candidates: np.ndarray, known: Branches) -> np.ndarray:
     """Bonus of each candidate for the option combination it takes: ``BRANCH_BONUS``
-    times that combination's closeness (:func:`branches`), 0 for a combination not tried.
+    times that combination's closeness (:func:`branches`), 0 for a combination not tried,
+    plus the combination's :func:`paths_exploration` if ``known`` has one.
 
     An option whose best trial is close to the best of all keeps being explored even if
     most of its trials were poor (a model whose good region is narrow), while an option
@@ -169,11 +221,14 @@ def branch_bonus(candidates: np.ndarray, known: Branches) -> np.ndarray:
     """
     keys = (candidates[:, known.columns] @ known.radix).astype(np.int64)
     if known.keys is None:
-        return BRANCH_BONUS * known.closeness[keys]
+        bonus = BRANCH_BONUS * known.closeness[keys]
+        return bonus if known.explore is None else bonus + known.explore[keys]
     if not len(known.keys):
         return np.zeros(len(candidates))
     at = np.minimum(np.searchsorted(known.keys, keys), len(known.keys) - 1)
-    return BRANCH_BONUS * np.where(known.keys[at] == keys, known.closeness[at], 0.0)
+    found = known.keys[at] == keys
+    bonus = BRANCH_BONUS * np.where(found, known.closeness[at], 0.0)
+    return bonus if known.explore is None else bonus + np.where(found, known.explore[at], 0.0)
 
 
 def select_split(mixtures: ParzenEstimator, rng: np.random.Generator,

@@ -38,7 +38,10 @@ Estimator: Understanding Its Algorithm Components and Their Roles"):
   (:func:`~automl.tpe.acquisition.count_bonus`, a UCB term) and one for option
   combinations whose best loss is close to the best of all
   (:func:`~automl.tpe.acquisition.branch_bonus`), so that a model with a narrow good
-  region is not abandoned for one whose trials are good on average.
+  region is not abandoned for one whose trials are good on average, and one for
+  combinations that hold several branches (a model with a nested choice), explored as if
+  each of their trials counted for a fraction of one
+  (:func:`~automl.tpe.acquisition.paths_exploration`).
 
 With ``joint_subtree=True`` a decision scores each candidate with its whole branch (see
 :mod:`~automl.tpe.mixture`) instead of its own group's parameters. It is off by default:
@@ -61,7 +64,7 @@ from automl.tpe.history import Rows
 from automl.tpe.mixture import TreeMixture
 from automl.tpe.parzen import ParzenEstimator
 from automl.tpe.split import FAILED, OK, PENDING, STATUS_CODES, good_weights, split
-from automl.tpe.tree import Group, build_groups, decode_value, encode
+from automl.tpe.tree import Group, build_groups, decode_value, encode, leaf_paths
 
 __all__ = ["TPESampler", "N_STARTUP"]
 
@@ -120,6 +123,7 @@ class TPESampler(BaseSampler):
         self.prior_weight = float(prior_weight)
         self.joint_subtree = bool(joint_subtree)
         self._groups = build_groups(space)
+        self._paths = [_option_paths(group) for group in self._groups]
         self._rows = [Rows(len(g.dims)) for g in self._groups]
         self._losses = np.empty(64)
         self._codes = np.empty(64, dtype=np.int8)
@@ -245,4 +249,15 @@ class TPESampler(BaseSampler):
             return None
         columns = list(group.children)
         return branches(values, columns, [group.dims[c].n_choices for c in columns], losses,
-                        (self._codes[ids] == OK) & np.isfinite(losses))
+                        (self._codes[ids] == OK) & np.isfinite(losses), self._paths[group.index])
+
+
+def _option_paths(group: Group) -> list[np.ndarray] | None:
+    """Per ``Choice`` column of a group, the branches below each option
+    (:func:`~automl.tpe.tree.leaf_paths`) relative to the column's fewest, so that
+    options holding as many branches as each other are explored alike; None when they
+    all do."""
+    paths = [np.array([leaf_paths(child) for child in options.values()], dtype=float)
+             for options in group.children.values()]
+    relative = [p / p.min() for p in paths]
+    return relative if any((p > 1).any() for p in relative) else None

@@ -31,7 +31,8 @@ from typing import Any
 from automl.space import Categorical, Choice, Constant, Float, Int, Space
 from automl.tpe.parzen import Dim
 
-__all__ = ["Group", "build_groups", "encode", "decode_value", "CHOICE_EXPLORATION"]
+__all__ = ["Group", "build_groups", "encode", "decode_value", "leaf_paths",
+           "CHOICE_EXPLORATION"]
 
 #: Extra smoothing of the kernels over a ``Choice``'s options, *per option*: an option
 #: tried rarely keeps a fair chance, since one bad sub-branch should not condemn a whole
@@ -143,6 +144,24 @@ def build_groups(space: Space) -> list[Group]:
     groups: list[Group] = []
     _build(space.params, "", groups)
     return groups
+
+
+def leaf_paths(group: Group) -> int:
+    """How many distinct branches a group holds: the product, over its ``Choice`` columns,
+    of the sum of its options' own counts (1 for a group without ``Choice``).
+
+    Examples
+    --------
+    >>> space = Space({"model": Choice({"a": {"k": Choice({"x": None, "y": None})},
+    ...                                 "b": None})})
+    >>> root = build_groups(space)[0]
+    >>> leaf_paths(root), [leaf_paths(g) for g in root.children[0].values()]
+    (3, [2, 1])
+    """
+    paths = 1
+    for options in group.children.values():
+        paths *= sum(leaf_paths(child) for child in options.values())
+    return paths
 
 
 def encode(group: Group, config: Mapping[str, Any]) -> Iterator[tuple[Group, list[float]]]:

@@ -8,7 +8,8 @@ import pytest
 
 from automl.exceptions import InvalidConfigurationError
 from automl.space import Categorical, Choice, Component, Constant, Float, Int, Space
-from automl.tpe import STATUSES, RandomSampler, TPESampler
+from automl.tpe import STATUSES, RandomSampler, TPESampler, acquisition
+from automl.tpe.tree import build_groups, leaf_paths
 
 PLAIN = (float, int, str, bool, type(None))
 
@@ -312,3 +313,29 @@ def test_single_option_choices_are_modelled_in_their_parents_row():
             sampler.observe(config, abs(config["impute"]["simple"]["deep"]["only"]["k"] - 3))
         suggestions.append(config)
     assert suggestions[0] == suggestions[1]
+
+
+def _draws(space, monkeypatch, weight: float, steps: int = 40) -> list:
+    """Suggestions of a seeded run with ``PATHS_BONUS = weight`` (losses: a fixed hash)."""
+    monkeypatch.setattr(acquisition, "PATHS_BONUS", weight)
+    sampler = TPESampler(space, seed=3)
+    out = []
+    for i in range(steps):
+        config = sampler.suggest()
+        out.append(config)
+        sampler.observe(config, float(np.random.default_rng([i, 7]).random()))
+    return out
+
+
+def test_paths_exploration_acts_only_where_an_option_holds_several_branches(monkeypatch):
+    flat = Space({"model": Choice({"a": {"x": Float(0, 1)}, "b": {"y": Float(0, 1)},
+                                   "c": None})})
+    assert _draws(flat, monkeypatch, 0.0) == _draws(flat, monkeypatch, 5.0)
+    nested = Space({"model": Choice({
+        "a": {"x": Float(0, 1), "kernel": Choice({"k1": None, "k2": None, "k3": None})},
+        "b": {"y": Float(0, 1)}, "c": None})})
+    assert leaf_paths(build_groups(nested)[0]) == 5
+    off, on = _draws(nested, monkeypatch, 0.0), _draws(nested, monkeypatch, 5.0)
+    assert off != on
+    tried_a = [sum("a" in c["model"] for c in run[10:]) for run in (off, on)]
+    assert tried_a[1] > tried_a[0]  # the option with three branches is explored more

@@ -104,17 +104,20 @@ class Branches(NamedTuple):
     close each one's best loss is to the group's best (1 for the best, towards 0 for the
     worst, 0 for one not tried); see :func:`branches`.
 
-    A combination is the integer ``options @ radix``; ``closeness`` (and ``explore``,
-    the exploration bonus of combinations holding several branches, None if none does)
-    is indexed by it when ``keys`` is None (few possible combinations), else aligned
-    with the sorted ``keys`` of the combinations with a successful trial.
+    A combination is the integer ``options @ radix``; ``closeness`` (and ``trials``,
+    every trial's combination counted, kept only with ``paths``) is indexed by it when
+    ``keys`` is None (few possible combinations), else aligned with the sorted ``keys``
+    of the combinations with a successful trial. ``paths`` (per column, the branches
+    below each option) and ``n_trials`` feed :func:`paths_exploration`.
     """
 
     columns: list[int]
     radix: np.ndarray
     keys: np.ndarray | None
     closeness: np.ndarray
-    explore: np.ndarray | None = None
+    trials: np.ndarray | None = None
+    paths: Sequence[np.ndarray] | None = None
+    n_trials: int = 0
 
 
 def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
@@ -129,8 +132,9 @@ def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
     (:func:`~automl.tpe.split.n_good`): 1 for the best combination, ``exp(-1)`` for one
     whose best only matches the edge of the good set.
 
-    ``paths`` (per column, the number of branches below each option,
-    :func:`~automl.tpe.tree.leaf_paths`) adds :func:`paths_exploration`.
+    ``paths`` (per column, the number of branches below each option relative to the
+    column's fewest, :func:`~automl.tpe.tree.leaf_paths`) adds :func:`paths_exploration`
+    to :func:`branch_bonus`.
 
     Examples
     --------
@@ -148,9 +152,15 @@ def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
     else:
         distinct, index = np.unique(keys, return_inverse=True)
         size = len(distinct)
-    explore = None if paths is None else paths_exploration(
-        every, np.arange(possible) if distinct is None else distinct, radix, n_choices, paths)
-    return Branches(columns, radix, distinct, _closeness(losses, index, size), explore)
+    closeness = _closeness(losses, index, size)
+    if paths is None:
+        return Branches(columns, radix, distinct, closeness)
+    if distinct is None:
+        trials = np.bincount(every, minlength=possible)
+    else:
+        tried = np.sort(every)
+        trials = tried.searchsorted(distinct, "right") - tried.searchsorted(distinct, "left")
+    return Branches(columns, radix, distinct, closeness, trials, paths, len(every))
 
 
 def _closeness(losses: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
@@ -169,44 +179,38 @@ def _closeness(losses: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
     return np.exp(-((best_of - best) / scale))
 
 
-def paths_exploration(every: np.ndarray, combinations: np.ndarray, radix: np.ndarray,
-                      n_choices: Sequence[int], paths: Sequence[np.ndarray]) -> np.ndarray:
+def paths_exploration(n_k: np.ndarray, p_k: np.ndarray, n: int) -> np.ndarray:
     """Extra exploration of option combinations that hold several branches.
 
-    A combination whose options lead to ``p`` times as many branches below as the
+    A combination whose options lead to ``p_k`` times as many branches below as the
     plainest one (a model with a nested kernel choice beside models without) needs about
-    ``p`` times its trials before its best loss says as much, so it gets the UCB term it
-    would have with ``n_k / p`` trials instead of ``n_k``, minus the term of ``n_k``:
-    ``PATHS_BONUS * sqrt(log(n + 1)) * (1 / sqrt(n_k / p + 1) - 1 / sqrt(n_k + 1))``.
-    It is 0 for a plain combination (``p = 1``) and for one never tried (the count
-    bonus, :func:`count_bonus`, covers those), largest after a few trials.
-
-    ``every`` holds the combination of each of the group's trials (failed and pending
-    ones count as tried, as in :func:`count_bonus`), ``combinations`` the combinations
-    to score; ``paths[j][o]`` is the number of branches below option ``o`` of column
-    ``j``, relative to the column's fewest (the sampler divides by it).
+    ``p_k`` times its trials before its best loss says as much, so it gets the UCB term
+    it would have with ``n_k / p_k`` trials instead of ``n_k``, minus the term of ``n_k``:
+    ``PATHS_BONUS * sqrt(log(n + 1)) * (1 / sqrt(n_k / p_k + 1) - 1 / sqrt(n_k + 1))``,
+    with ``n`` the group's trials. It is 0 for a plain combination (``p_k = 1``) and for
+    one never tried (the count bonus, :func:`count_bonus`, covers those).
 
     Examples
     --------
-    >>> bonus = paths_exploration(np.array([0, 0, 1, 1]), np.arange(2), np.array([1]), [2],
-    ...                           [np.array([3, 1])])
-    >>> bonus.round(3).tolist()
-    [0.5, 0.0]
+    >>> paths_exploration(np.array([2.0, 2.0, 0.0]), np.array([3.0, 1.0, 3.0]), 4).round(3)
+    array([0.5, 0. , 0. ])
     """
-    tried = np.sort(every)
-    n_k = (tried.searchsorted(combinations, "right")
-           - tried.searchsorted(combinations, "left")).astype(float)
-    p_k = np.ones(len(combinations))
-    for step, k, per_option in zip(radix.tolist(), n_choices, paths):
-        p_k *= per_option[(combinations // step) % k]
-    scale = PATHS_BONUS * math.sqrt(math.log(len(every) + 1.0))
+    scale = PATHS_BONUS * math.sqrt(math.log(n + 1.0))
     return scale * (1.0 / np.sqrt(n_k / p_k + 1.0) - 1.0 / np.sqrt(n_k + 1.0))
+
+
+def _explore(candidates: np.ndarray, known: Branches, n_k: np.ndarray) -> np.ndarray:
+    """:func:`paths_exploration` of each candidate's combination (``n_k``: its trials)."""
+    p_k = np.ones(len(candidates))
+    for column, per_option in zip(known.columns, known.paths):
+        p_k *= per_option[candidates[:, column].astype(np.int64)]
+    return paths_exploration(n_k.astype(float), p_k, known.n_trials)
 
 
 def branch_bonus(candidates: np.ndarray, known: Branches) -> np.ndarray:
     """Bonus of each candidate for the option combination it takes: ``BRANCH_BONUS``
     times that combination's closeness (:func:`branches`), 0 for a combination not tried,
-    plus the combination's :func:`paths_exploration` if ``known`` has one.
+    plus the combination's :func:`paths_exploration` if ``known`` has ``paths``.
 
     An option whose best trial is close to the best of all keeps being explored even if
     most of its trials were poor (a model whose good region is narrow), while an option
@@ -222,13 +226,16 @@ def branch_bonus(candidates: np.ndarray, known: Branches) -> np.ndarray:
     keys = (candidates[:, known.columns] @ known.radix).astype(np.int64)
     if known.keys is None:
         bonus = BRANCH_BONUS * known.closeness[keys]
-        return bonus if known.explore is None else bonus + known.explore[keys]
+        return bonus if known.paths is None else bonus + _explore(candidates, known,
+                                                                  known.trials[keys])
     if not len(known.keys):
         return np.zeros(len(candidates))
     at = np.minimum(np.searchsorted(known.keys, keys), len(known.keys) - 1)
     found = known.keys[at] == keys
     bonus = BRANCH_BONUS * np.where(found, known.closeness[at], 0.0)
-    return bonus if known.explore is None else bonus + np.where(found, known.explore[at], 0.0)
+    if known.paths is None:
+        return bonus
+    return bonus + _explore(candidates, known, np.where(found, known.trials[at], 0))
 
 
 def select_split(mixtures: ParzenEstimator, rng: np.random.Generator,

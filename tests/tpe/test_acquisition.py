@@ -81,33 +81,31 @@ def test_when_l_equals_g_and_counts_are_even_the_option_nearest_the_best_wins():
 
 
 def test_paths_exploration_is_the_ucb_term_of_a_fraction_of_the_trials():
-    every = np.array([0, 0, 0, 0, 1, 1, 3])  # combinations of 7 trials; 2 never tried
-    # two columns of 2 options: column 0's lead to 2 and 1 branches, column 1's to 3 and 1
-    bonus = paths_exploration(every, np.arange(4), np.array([1, 2]), [2, 2],
-                              [np.array([2.0, 1.0]), np.array([3.0, 1.0])])
-    scale = PATHS_BONUS * math.sqrt(math.log(8.0))
-    # combination k = option_0 + 2 * option_1 holds p = paths_0[option_0] * paths_1[option_1]
-    expected = [scale * (1 / math.sqrt(4 / 6 + 1) - 1 / math.sqrt(4 + 1)),  # p = 6, 4 trials
-                scale * (1 / math.sqrt(2 / 3 + 1) - 1 / math.sqrt(2 + 1)),  # p = 3, 2 trials
-                0.0,  # p = 2 but never tried: left to the count bonus
-                0.0]  # p = 1: a single branch gets nothing extra
+    n_k, p_k = np.array([4.0, 2.0, 0.0, 5.0]), np.array([6.0, 3.0, 2.0, 1.0])
+    bonus = paths_exploration(n_k, p_k, 11)
+    scale = PATHS_BONUS * math.sqrt(math.log(12.0))
+    expected = [scale * (1 / math.sqrt(4 / 6 + 1) - 1 / math.sqrt(4 + 1)),
+                scale * (1 / math.sqrt(2 / 3 + 1) - 1 / math.sqrt(2 + 1)),
+                0.0,  # never tried: left to the count bonus
+                0.0]  # a single branch gets nothing extra
     np.testing.assert_allclose(bonus, expected)
     assert bonus[0] > bonus[1] > 0
 
 
 def test_branches_add_the_paths_exploration_in_dense_and_sparse_tables(monkeypatch):
-    values, losses, usable = _branch_rows()
+    values, losses, usable = _branch_rows()  # combinations (key = a + 2 b): 0, 0, 5, 5, 2, 1
     paths = [np.array([1.0, 2.0]), np.array([1.0, 1.0, 3.0])]
     plain = branches(values, [1, 2], [2, 3], losses, usable)
     dense = branches(values, [1, 2], [2, 3], losses, usable, paths)
     monkeypatch.setattr(acquisition, "_DENSE", 0)
     sparse = branches(values, [1, 2], [2, 3], losses, usable, paths)
     grid = np.array([[0.0, a, b] for b in range(3) for a in range(2)])  # key = a + 2 b
-    extra = paths_exploration((values[:, [1, 2]] @ np.array([1, 2])).astype(np.int64),
-                              np.arange(6), np.array([1, 2]), [2, 3], paths)
+    trials = np.array([2.0, 1.0, 1.0, 0.0, 0.0, 2.0])  # every trial, failed and pending too
+    p_k = np.array([1.0, 2.0, 1.0, 2.0, 3.0, 6.0])
+    extra = paths_exploration(trials, p_k, 6)
     np.testing.assert_allclose(branch_bonus(grid, dense) - branch_bonus(grid, plain), extra)
-    # the sparse table holds the combinations with a successful trial: (0, 0), (0, 1), (1, 2)
+    # the sparse table holds the combinations with a successful trial: 0, 2 and 5
     tried = np.isin(np.arange(6), [0, 2, 5])
     np.testing.assert_allclose(branch_bonus(grid, sparse),
                                np.where(tried, branch_bonus(grid, dense), 0.0))
-    assert extra[5] > 0 and extra[0] == 0  # (1, 2) holds 2 x 3 branches, (0, 0) one
+    assert extra[5] > extra[1] > 0 and extra[0] == extra[2] == 0

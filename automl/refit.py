@@ -76,15 +76,14 @@ def cut_short_challenger(state: Any, best: dict | None) -> dict | None:
     rule = racing_rule(best, state.loss)
     if rule is None:
         return None
-    cut = [t for t in state.trials if t["status"] == "timeout" and t["fold_scores"]
-           and t.get("stage") in (None, "full")
-           and rule.clearly_better([state.loss(s) for s in t["fold_scores"]])]
-    return min(cut, key=lambda t: (t["loss"], t["trial_id"]), default=None)
+    return next((t for t in _cut_short_trials(state) if t.get("stage") in (None, "full")
+                 and rule.clearly_better([state.loss(s) for s in t["fold_scores"]])), None)
 
 
 def _cut_short_trials(state: Any) -> list[dict]:
     """Trials the deadline stopped after at least one fold, best mean fold loss first: the
-    candidates of last resort when no trial finished its cross-validation."""
+    challengers of :func:`cut_short_challenger`, and the candidates of last resort when no
+    trial finished its cross-validation."""
     cut = [t for t in state.trials if t["status"] == "timeout" and t["fold_scores"]
            and math.isfinite(t["loss"])]
     return sorted(cut, key=lambda t: (t["loss"], t["trial_id"]))

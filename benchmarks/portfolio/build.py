@@ -145,6 +145,11 @@ def trial_data(X: pd.DataFrame, y: np.ndarray, kind: str) -> TrialData:
 # candidates and evaluation
 
 
+def algorithm_defaults(space: Any) -> list[dict]:
+    """The default configuration of every algorithm of ``space``, in its order."""
+    return [space.restrict(include=[name]).default() for name in space.algorithms]
+
+
 def candidates(kind: str, n_random: int, seed: int = 0,
                stored: list[dict] | None = None) -> list[dict]:
     """Every algorithm's default configuration, then ``n_random`` prior draws.
@@ -156,7 +161,7 @@ def candidates(kind: str, n_random: int, seed: int = 0,
     """
     space = default_space(SPACE_TASK[kind])
     rng = np.random.default_rng(seed)
-    fresh = [space.restrict(include=[name]).default() for name in space.algorithms]
+    fresh = algorithm_defaults(space)
     fresh += [space.sample(rng) for _ in range(n_random)]
     if stored is None:
         return fresh
@@ -348,7 +353,7 @@ def _usable(out: Path, kind: str, cpu_cap: float) -> tuple[list[dict], pd.DataFr
     # the same pipeline under two configurations (e.g. impute "native" for a model that
     # gets median imputation either way) has the same loss everywhere: keep one, the
     # current default configuration if it is one of them, else the first
-    defaults = [space.restrict(include=[name]).default() for name in space.algorithms]
+    defaults = algorithm_defaults(space)
     preferred = sorted(valid, key=lambda i: (configs[i] not in defaults, i))
     unique = sorted(loss.loc[preferred].drop_duplicates(keep="first").index)
     print(f"{kind}: {len(loss)} complete candidates x {loss.shape[1]} datasets; "
@@ -433,9 +438,8 @@ def report(out: Path, size: int, cpu_cap: float, target: Path = TARGET) -> None:
     for kind in KINDS:
         configs, regret, cost = _usable(out, kind, cpu_cap)
         space = default_space(SPACE_TASK[kind])
-        defaults = [space.restrict(include=[n]).default() for n in space.algorithms]
         sets = {"naive (defaults, cost <= 2)": _indices(configs, naive_portfolio(space), regret),
-                "all defaults": _indices(configs, defaults, regret)}
+                "all defaults": _indices(configs, algorithm_defaults(space), regret)}
         sets.update({f"greedy, first {k}": greedy(regret, cost, k) for k in (4, 8, 12, 16)})
         sets["built"] = _indices(configs, [e["config"] for e in built[kind]], regret)
         for name, picks in sets.items():

@@ -126,8 +126,7 @@ class BaseSampler:
             loss = math.nan
         if isinstance(loss, (bool, np.bool_)) or not isinstance(loss, numbers.Real):
             raise TypeError(f"loss must be a real number (or None/NaN); got {loss!r}.")
-        self.space.validate(config)
-        self._record(config, float(loss), status)
+        self._record_observed(config, float(loss), status)
 
     def discard(self, config: Mapping[str, Any]) -> bool:
         """Forget one pending entry of ``config`` (suggested and not observed yet).
@@ -156,8 +155,18 @@ class BaseSampler:
         >>> sampler.discard(config), sampler.discard(config)
         (True, False)
         """
-        self.space.validate(config)
+        self._validate_known(config)
         return self._discard(dict(config))
+
+    def _validate_known(self, config: Mapping[str, Any]) -> None:
+        """Check a configuration given back to ``observe`` or ``discard``; a subclass may
+        skip the check for an exact copy of one it suggested (valid by construction)."""
+        self.space.validate(config)
+
+    def _record_observed(self, config: Mapping[str, Any], loss: float, status: str) -> None:
+        """Check an observed configuration, then record it."""
+        self._validate_known(config)
+        self._record(config, loss, status)
 
     def _propose(self, rng: np.random.Generator,
                  allowed: frozenset[str] | None) -> dict[str, Any]:  # pragma: no cover

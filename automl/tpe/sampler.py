@@ -63,7 +63,7 @@ from automl.tpe.base import BaseSampler, sample_restricted
 from automl.tpe.history import Rows
 from automl.tpe.mixture import TreeMixture
 from automl.tpe.parzen import ParzenEstimator
-from automl.tpe.split import FAILED, OK, PENDING, STATUS_CODES, good_weights, split
+from automl.tpe.split import FAILED, OK, PENDING, STATUS_CODES, good_weights, n_good, split
 from automl.tpe.tree import Group, build_groups, decode_value, encode, leaf_paths
 
 __all__ = ["TPESampler", "N_STARTUP"]
@@ -130,7 +130,11 @@ class TPESampler(BaseSampler):
         self._live = np.zeros(64, dtype=bool)  # recorded and not discarded, by trial id
         self._n_trials = 0  # trial ids handed out
         self._n_live = 0  # trials recorded and not discarded
+        self._n_finished = 0  # live trials with a result (not pending)
         self._pending: dict[tuple, list[int]] = {}
+        self._suggested: dict[tuple, tuple[list, tuple]] = {}  # _frozen(config) -> _encode
+        self._good = np.zeros(64, dtype=bool)  # the global split, by trial id (_global_good)
+        self._good_kept: tuple[int, float] | None = None  # (good set size, worst good loss)
         root = self._groups[0]
         key = space.algorithm_key
         self._algorithm_column = root.columns[root.names.index(key)] if key in root.names \
@@ -142,32 +146,47 @@ class TPESampler(BaseSampler):
         rows = [(group, row) for group, row in encode(self._groups[0], config) if group.dims]
         return rows, tuple((group.index, *row) for group, row in rows)
 
-    def _record(self, config: dict[str, Any], loss: float, status: str) -> None:
-        rows, key = self._encode(config)
+    def _record_observed(self, config: Mapping[str, Any], loss: float, status: str) -> None:
+        """An exact copy of a suggested configuration is valid and already encoded."""
+        known = self._suggested.pop(_frozen(config), None)
+        if known is None:
+            self.space.validate(config)
+        self._record(config, loss, status, known)
+
+    def _record(self, config: Mapping[str, Any], loss: float, status: str,
+                known: tuple[list, tuple] | None = None) -> None:
+        rows, key = known or self._encode(config)
         code = PENDING if status == "pending" else STATUS_CODES[status]
         if code == OK and not math.isfinite(loss):
             code = FAILED
+        if code != PENDING:
+            self._n_finished += 1
+        elif (frozen := _frozen(config)) is not None:
+            self._suggested[frozen] = rows, key
         waiting = self._pending.get(key)
         if code != PENDING and waiting:
             trial = waiting.pop(0)
             self._losses[trial], self._codes[trial] = loss, code
-            return
-        trial = self._new_trial(loss, code)
-        if code == PENDING:
-            self._pending.setdefault(key, []).append(trial)
-        for group, row in rows:
-            self._rows[group.index].append(trial, row)
+        else:
+            trial = self._new_trial(loss, code)
+            if code == PENDING:
+                self._pending.setdefault(key, []).append(trial)
+            for group, row in rows:
+                self._rows[group.index].append(trial, row)
+        self._keep_good(code, loss)
 
     def _discard(self, config: dict[str, Any]) -> bool:
         rows, key = self._encode(config)
         waiting = self._pending.get(key)
         if not waiting:
             return False
+        self._suggested.pop(_frozen(config), None)
         trial = waiting.pop(0)
         for group, _ in rows:
             self._rows[group.index].remove(trial)
         self._live[trial] = False
         self._n_live -= 1
+        self._good_kept = None
         return True
 
     def _new_trial(self, loss: float, code: int) -> int:
@@ -175,12 +194,30 @@ class TPESampler(BaseSampler):
             self._losses = np.concatenate([self._losses, np.empty_like(self._losses)])
             self._codes = np.concatenate([self._codes, np.empty_like(self._codes)])
             self._live = np.concatenate([self._live, np.zeros_like(self._live)])
+            self._good = np.concatenate([self._good, np.zeros_like(self._good)])
         trial = self._n_trials
         self._losses[trial], self._codes[trial] = loss, code
         self._live[trial] = True
+        self._good[trial] = False
         self._n_trials += 1
         self._n_live += 1
         return trial
+
+    def _keep_good(self, code: int, loss: float) -> None:
+        """Whether the global split survives a recorded trial: it does when the good set
+        was full and keeps its size, and the trial cannot enter it (pending, failed, or a
+        loss above the worst good one: ties rank by trial id, so strictly above)."""
+        if self._good_kept is None:
+            return
+        size, worst = self._good_kept
+        if n_good(self._n_finished) != size or (code == OK and not loss > worst):
+            self._good_kept = None
+
+    def _forget_caches(self) -> None:
+        """Drop what is kept between calls (encodings of pending suggestions, the global
+        split), so the next call recomputes it: the tests check that this changes nothing."""
+        self._suggested.clear()
+        self._good_kept = None
 
     # -- proposing ----------------------------------------------------------------------
     def _propose(self, rng: np.random.Generator, allowed: frozenset[str] | None) -> dict[str, Any]:
@@ -193,12 +230,18 @@ class TPESampler(BaseSampler):
         return self._suggest_group(self._groups[0], rng, masks, self._global_good())
 
     def _global_good(self) -> np.ndarray:
-        """Flags, by trial id, of the good trials of the whole history."""
-        trials = self._live[:self._n_trials].nonzero()[0]
-        good, _ = split(self._losses[trials], self._codes[trials])
-        flags = np.zeros(self._n_trials, dtype=bool)
-        flags[trials[good]] = True
-        return flags
+        """Flags, by trial id, of the good trials of the whole history (kept between
+        suggestions while no recorded trial can change them, see :meth:`_keep_good`)."""
+        if self._good_kept is None:
+            trials = self._live[:self._n_trials].nonzero()[0]
+            losses, codes = self._losses[trials], self._codes[trials]
+            good, _ = split(losses, codes)
+            self._good[:self._n_trials] = False
+            self._good[trials[good]] = True
+            usable = (codes == OK) & np.isfinite(losses)  # else split ranks pruned trials
+            if good.size and good.size == n_good(self._n_finished) and usable.any():
+                self._good_kept = good.size, float(losses[good].max())
+        return self._good[:self._n_trials]
 
     def _suggest_group(self, group: Group, rng: np.random.Generator,
                        masks: Mapping[int, np.ndarray], is_good: np.ndarray) -> dict[str, Any]:
@@ -250,6 +293,29 @@ class TPESampler(BaseSampler):
         columns = list(group.children)
         return branches(values, columns, [group.dims[c].n_choices for c in columns], losses,
                         (self._codes[ids] == OK) & np.isfinite(losses), self._paths[group.index])
+
+
+def _frozen(config: Any) -> tuple | None:
+    """A hashable copy of a nested configuration of plain values, exact to the type and
+    the bit (floats by their hex form), or None for anything else."""
+    if type(config) is not dict:
+        return None
+    out = []
+    for name, value in config.items():
+        kind = type(value)
+        if kind is dict:
+            value = _frozen(value)
+            if value is None:
+                return None
+        elif kind is float:
+            value = value.hex()
+        elif kind not in _PLAIN:
+            return None
+        out.append((name, kind, value))
+    return tuple(out)
+
+
+_PLAIN = frozenset([str, int, bool, type(None)])
 
 
 def _option_paths(group: Group) -> list[np.ndarray] | None:

@@ -27,7 +27,8 @@ from automl.tpe.split import n_good
 
 __all__ = ["N_CANDIDATES", "CHOICE_COUNT_BONUS", "BRANCH_BONUS", "PATHS_BONUS", "Branches",
            "Density",
-           "branch_bonus", "branches", "count_bonus", "log_ratio", "select", "select_split"]
+           "branch_bonus", "branches", "count_bonus", "log_ratio", "path_products", "select",
+           "select_split"]
 
 #: Candidates drawn from l(x) per decision (Bergstra et al. 2011; Optuna and hyperopt).
 N_CANDIDATES = 24
@@ -76,7 +77,7 @@ def select(good: Density, bad: Density, rng: np.random.Generator,
     return candidates[int(np.argmax(log_ratio(good, bad, candidates)))]
 
 
-def count_bonus(candidates: np.ndarray, counts: Mapping[int, np.ndarray]) -> np.ndarray:
+def count_bonus(candidates: np.ndarray, counts: Mapping[int, Sequence[int]]) -> np.ndarray:
     """Exploration bonus of each candidate for the options it takes at ``Choice`` columns.
 
     ``counts`` maps a column to the number of trials of each of its options; the bonus is
@@ -91,12 +92,18 @@ def count_bonus(candidates: np.ndarray, counts: Mapping[int, np.ndarray]) -> np.
     >>> bool(bonus[1] > bonus[0] > 0)
     True
     """
-    bonus = np.zeros(len(candidates))
-    for column, per_option in counts.items():
-        scale = math.log(float(per_option.sum()) + 1.0)
-        taken = per_option[candidates[:, column].astype(np.int64)]
-        bonus += np.sqrt(scale / (taken + 1.0))
-    return CHOICE_COUNT_BONUS * bonus
+    tables = []  # per column, the term of each option (a handful: plain floats are cheaper)
+    for per_option in counts.values():
+        per_option = [int(n) for n in per_option]
+        scale = math.log(float(sum(per_option)) + 1.0)
+        tables.append([math.sqrt(scale / (n + 1.0)) for n in per_option])
+    bonus = []
+    for options in candidates[:, list(counts)].astype(np.int64).tolist():
+        total = 0.0
+        for table, option in zip(tables, options):  # column after column, from zero
+            total += table[option]
+        bonus.append(CHOICE_COUNT_BONUS * total)
+    return np.array(bonus)
 
 
 class Branches(NamedTuple):
@@ -108,7 +115,9 @@ class Branches(NamedTuple):
     every trial's combination counted, kept only with ``paths``) is indexed by it when
     ``keys`` is None (few possible combinations), else aligned with the sorted ``keys``
     of the combinations with a successful trial. ``paths`` (per column, the branches
-    below each option) and ``n_trials`` feed :func:`paths_exploration`.
+    below each option) and ``n_trials`` feed :func:`paths_exploration`;
+    ``path_products`` (:func:`path_products`, dense tables only) holds the product of
+    ``paths`` for every combination.
     """
 
     columns: list[int]
@@ -118,11 +127,32 @@ class Branches(NamedTuple):
     trials: np.ndarray | None = None
     paths: Sequence[np.ndarray] | None = None
     n_trials: int = 0
+    path_products: np.ndarray | None = None
+
+
+def path_products(paths: Sequence[np.ndarray]) -> np.ndarray:
+    """For every combination (``options @ radix``, as in :func:`branches`) of the options
+    of some ``Choice`` columns, the product of ``paths[j][option_j]``, multiplied column
+    after column from one as :func:`branch_bonus` does for a candidate (same values).
+
+    Examples
+    --------
+    >>> path_products([np.array([1.0, 3.0]), np.array([1.0, 2.0, 1.0])]).tolist()
+    [1.0, 3.0, 2.0, 6.0, 1.0, 3.0]
+    """
+    sizes = [len(p) for p in paths]
+    every = np.arange(math.prod(sizes))
+    products = np.ones(len(every))
+    for per_option, stride in zip(paths, accumulate([1, *sizes[:-1]], operator.mul)):
+        products *= per_option[every // stride % len(per_option)]
+    return products
 
 
 def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
              losses: np.ndarray, usable: np.ndarray,
-             paths: Sequence[np.ndarray] | None = None) -> Branches:
+             paths: Sequence[np.ndarray] | None = None, *, every: np.ndarray | None = None,
+             trials: np.ndarray | None = None,
+             products: np.ndarray | None = None) -> Branches:
     """Closeness of each option combination's best loss to the best loss of all.
 
     ``values`` are a group's rows, ``columns`` its ``Choice`` columns (with ``n_choices``
@@ -134,7 +164,10 @@ def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
 
     ``paths`` (per column, the number of branches below each option relative to the
     column's fewest, :func:`~automl.tpe.tree.leaf_paths`) adds :func:`paths_exploration`
-    to :func:`branch_bonus`.
+    to :func:`branch_bonus`. A caller that keeps them between calls can pass ``every``
+    (each row's combination, ``values[:, columns] @ radix``) and, for a dense table,
+    ``trials`` (every row counted per combination) and ``products``
+    (:func:`path_products`).
 
     Examples
     --------
@@ -145,7 +178,8 @@ def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
     """
     radix = np.array([1, *accumulate(n_choices[:-1], operator.mul)])  # exact integers
     possible = int(radix[-1]) * int(n_choices[-1])
-    every = (values[:, columns] @ radix).astype(np.int64)  # exact: small integers
+    if every is None:
+        every = (values[:, columns] @ radix).astype(np.int64)  # exact: small integers
     keys, losses = every[usable], losses[usable]
     if possible <= _DENSE:
         distinct, index, size = None, keys, possible
@@ -155,12 +189,13 @@ def branches(values: np.ndarray, columns: list[int], n_choices: Sequence[int],
     closeness = _closeness(losses, index, size)
     if paths is None:
         return Branches(columns, radix, distinct, closeness)
-    if distinct is None:
-        trials = np.bincount(every, minlength=possible)
-    else:
+    if distinct is not None:
         tried = np.sort(every)
         trials = tried.searchsorted(distinct, "right") - tried.searchsorted(distinct, "left")
-    return Branches(columns, radix, distinct, closeness, trials, paths, len(every))
+        products = None
+    elif trials is None:
+        trials = np.bincount(every, minlength=possible)
+    return Branches(columns, radix, distinct, closeness, trials, paths, len(every), products)
 
 
 def _closeness(losses: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
@@ -199,11 +234,16 @@ def paths_exploration(n_k: np.ndarray, p_k: np.ndarray, n: int) -> np.ndarray:
     return scale * (1.0 / np.sqrt(n_k / p_k + 1.0) - 1.0 / np.sqrt(n_k + 1.0))
 
 
-def _explore(candidates: np.ndarray, known: Branches, n_k: np.ndarray) -> np.ndarray:
-    """:func:`paths_exploration` of each candidate's combination (``n_k``: its trials)."""
-    p_k = np.ones(len(candidates))
-    for column, per_option in zip(known.columns, known.paths):
-        p_k *= per_option[candidates[:, column].astype(np.int64)]
+def _explore(candidates: np.ndarray, known: Branches, n_k: np.ndarray,
+             keys: np.ndarray) -> np.ndarray:
+    """:func:`paths_exploration` of each candidate's combination (``keys``; ``n_k``: its
+    trials)."""
+    if known.path_products is not None:
+        p_k = known.path_products[keys]
+    else:
+        p_k = np.ones(len(candidates))
+        for column, per_option in zip(known.columns, known.paths):
+            p_k *= per_option[candidates[:, column].astype(np.int64)]
     return paths_exploration(n_k.astype(float), p_k, known.n_trials)
 
 
@@ -227,7 +267,7 @@ def branch_bonus(candidates: np.ndarray, known: Branches) -> np.ndarray:
     if known.keys is None:
         bonus = BRANCH_BONUS * known.closeness[keys]
         return bonus if known.paths is None else bonus + _explore(candidates, known,
-                                                                  known.trials[keys])
+                                                                  known.trials[keys], keys)
     if not len(known.keys):
         return np.zeros(len(candidates))
     at = np.minimum(np.searchsorted(known.keys, keys), len(known.keys) - 1)
@@ -235,7 +275,7 @@ def branch_bonus(candidates: np.ndarray, known: Branches) -> np.ndarray:
     bonus = BRANCH_BONUS * np.where(found, known.closeness[at], 0.0)
     if known.paths is None:
         return bonus
-    return bonus + _explore(candidates, known, np.where(found, known.trials[at], 0))
+    return bonus + _explore(candidates, known, np.where(found, known.trials[at], 0), keys)
 
 
 def select_split(mixtures: ParzenEstimator, rng: np.random.Generator,

@@ -10,9 +10,9 @@ Examples
 >>> import numpy as np
 >>> rows = Rows(2)
 >>> rows.append(0, np.array([0.5, 1.0]))
->>> rows.append(3, np.array([0.2, 0.0]))
->>> rows.ids.tolist(), rows.values.tolist()
-([0, 3], [[0.5, 1.0], [0.2, 0.0]])
+>>> rows.append(3, np.array([0.2, 0.0]), tag=7)
+>>> rows.ids.tolist(), rows.values.tolist(), rows.tags.tolist()
+([0, 3], [[0.5, 1.0], [0.2, 0.0]], [0, 7])
 >>> rows.remove(0)
 True
 >>> rows.ids.tolist()
@@ -38,14 +38,18 @@ class Rows:
     def __init__(self, width: int) -> None:
         self.n = 0
         self._ids = np.empty(16, dtype=np.int64)
+        self._tags = np.empty(16, dtype=np.int64)
         self._values = np.empty((16, width))
 
-    def append(self, trial_id: int, row: np.ndarray) -> None:
-        """Add the row of a trial newer than every trial already held."""
+    def append(self, trial_id: int, row: np.ndarray, tag: int = 0) -> None:
+        """Add the row of a trial newer than every trial already held (``tag``: an
+        integer kept with it, e.g. the row's combination of options)."""
         if self.n == len(self._ids):
             self._ids = np.concatenate([self._ids, np.empty_like(self._ids)])
+            self._tags = np.concatenate([self._tags, np.empty_like(self._tags)])
             self._values = np.concatenate([self._values, np.empty_like(self._values)])
         self._ids[self.n] = trial_id
+        self._tags[self.n] = tag
         self._values[self.n] = row
         self.n += 1
 
@@ -54,8 +58,8 @@ class Rows:
         at = int(np.searchsorted(self.ids, trial_id))
         if at == self.n or self._ids[at] != trial_id:
             return False
-        self._ids[at:self.n - 1] = self._ids[at + 1:self.n]
-        self._values[at:self.n - 1] = self._values[at + 1:self.n]
+        for kept in (self._ids, self._tags, self._values):
+            kept[at:self.n - 1] = kept[at + 1:self.n]
         self.n -= 1
         return True
 
@@ -63,6 +67,11 @@ class Rows:
     def ids(self) -> np.ndarray:
         """Trial ids of the rows, increasing."""
         return self._ids[:self.n]
+
+    @property
+    def tags(self) -> np.ndarray:
+        """The integer kept with each row."""
+        return self._tags[:self.n]
 
     @property
     def values(self) -> np.ndarray:

@@ -58,13 +58,14 @@ from typing import Any
 import numpy as np
 
 from automl.space import Choice, Space
-from automl.tpe.acquisition import N_CANDIDATES, Branches, branches, select, select_split
+from automl.tpe.acquisition import N_CANDIDATES, select, select_split
 from automl.tpe.base import BaseSampler, sample_restricted
 from automl.tpe.history import Rows
 from automl.tpe.mixture import TreeMixture
 from automl.tpe.parzen import ParzenEstimator
 from automl.tpe.split import FAILED, OK, PENDING, STATUS_CODES, good_weights, n_good, split
-from automl.tpe.tree import Group, build_groups, decode_value, encode, leaf_paths
+from automl.tpe.tally import ChoiceTally
+from automl.tpe.tree import Group, build_groups, decode_value, encode
 
 __all__ = ["TPESampler", "N_STARTUP"]
 
@@ -123,8 +124,8 @@ class TPESampler(BaseSampler):
         self.prior_weight = float(prior_weight)
         self.joint_subtree = bool(joint_subtree)
         self._groups = build_groups(space)
-        self._paths = [_option_paths(group) for group in self._groups]
         self._rows = [Rows(len(g.dims)) for g in self._groups]
+        self._tallies = [ChoiceTally(g) if g.children else None for g in self._groups]
         self._losses = np.empty(64)
         self._codes = np.empty(64, dtype=np.int8)
         self._live = np.zeros(64, dtype=bool)  # recorded and not discarded, by trial id
@@ -172,7 +173,8 @@ class TPESampler(BaseSampler):
             if code == PENDING:
                 self._pending.setdefault(key, []).append(trial)
             for group, row in rows:
-                self._rows[group.index].append(trial, row)
+                tally = self._tallies[group.index]
+                self._rows[group.index].append(trial, row, tally.add(row) if tally else 0)
         self._keep_good(code, loss)
 
     def _discard(self, config: dict[str, Any]) -> bool:
@@ -182,8 +184,9 @@ class TPESampler(BaseSampler):
             return False
         self._suggested.pop(_frozen(config), None)
         trial = waiting.pop(0)
-        for group, _ in rows:
-            self._rows[group.index].remove(trial)
+        for group, row in rows:
+            if self._rows[group.index].remove(trial) and self._tallies[group.index]:
+                self._tallies[group.index].remove(row)
         self._live[trial] = False
         self._n_live -= 1
         self._good_kept = None
@@ -279,20 +282,12 @@ class TPESampler(BaseSampler):
         values = rows.values
         pair = ParzenEstimator.stacked([(values[good], weights), (values[bad], None)],
                                        group.dims, self.prior_weight)
-        counts = {column: np.bincount(values[:, column].astype(np.int64),
-                                      minlength=group.dims[column].n_choices)
-                  for column in group.children}  # trials per option of each Choice
-        return select_split(pair, rng, self.n_candidates, masks, counts,
-                            self._branches(group, values, losses, rows.ids))
-
-    def _branches(self, group: Group, values: np.ndarray, losses: np.ndarray,
-                  ids: np.ndarray) -> Branches | None:
-        """The best loss of each option combination of a group's ``Choice`` columns."""
-        if not group.children:
-            return None
-        columns = list(group.children)
-        return branches(values, columns, [group.dims[c].n_choices for c in columns], losses,
-                        (self._codes[ids] == OK) & np.isfinite(losses), self._paths[group.index])
+        tally = self._tallies[group.index]
+        if tally is None:
+            return select_split(pair, rng, self.n_candidates, masks)
+        usable = (self._codes[rows.ids] == OK) & np.isfinite(losses)
+        return select_split(pair, rng, self.n_candidates, masks, tally.counts,
+                            tally.branches(values, losses, usable, rows.tags))
 
 
 def _frozen(config: Any) -> tuple | None:
@@ -316,14 +311,3 @@ def _frozen(config: Any) -> tuple | None:
 
 
 _PLAIN = frozenset([str, int, bool, type(None)])
-
-
-def _option_paths(group: Group) -> list[np.ndarray] | None:
-    """Per ``Choice`` column of a group, the branches below each option
-    (:func:`~automl.tpe.tree.leaf_paths`) relative to the column's fewest, so that
-    options holding as many branches as each other are explored alike; None when they
-    all do."""
-    paths = [np.array([leaf_paths(child) for child in options.values()], dtype=float)
-             for options in group.children.values()]
-    relative = [p / p.min() for p in paths]
-    return relative if any((p > 1).any() for p in relative) else None

@@ -109,3 +109,28 @@ def test_branches_add_the_paths_exploration_in_dense_and_sparse_tables(monkeypat
     np.testing.assert_allclose(branch_bonus(grid, sparse),
                                np.where(tried, branch_bonus(grid, dense), 0.0))
     assert extra[5] > extra[1] > 0 and extra[0] == extra[2] == 0
+
+
+def test_kept_keys_counts_and_path_products_give_the_same_bonuses_to_the_bit():
+    rng = np.random.default_rng(5)
+    n_choices = [3, 4, 5]
+    paths = [np.array([1.0, 2.0, 1.5]), np.array([1.0, 3.0, 1.0, 7.0]), np.ones(5) * 1.1]
+    values = np.column_stack([rng.uniform(size=200)] +
+                             [rng.integers(0, k, size=200) for k in n_choices]).astype(float)
+    losses, usable = rng.uniform(size=200), rng.uniform(size=200) < 0.8
+    columns = [1, 2, 3]
+    computed = branches(values, columns, n_choices, losses, usable, paths)
+    every = (values[:, columns] @ np.array([1, 3, 12])).astype(np.int64)
+    kept = branches(values, columns, n_choices, losses, usable, paths, every=every,
+                    trials=np.bincount(every, minlength=60),
+                    products=acquisition.path_products(paths))
+    grid = np.column_stack([np.zeros(60)] + [np.arange(60) // s % k for s, k in
+                                             zip([1, 3, 12], n_choices)]).astype(float)
+    assert np.array_equal(branch_bonus(grid, kept), branch_bonus(grid, computed))
+    counts = {c: np.bincount(values[:, c].astype(np.int64), minlength=k)
+              for c, k in zip(columns, n_choices)}
+    per_column = sum(np.sqrt(math.log(200.0 + 1.0) / (counts[c][grid[:, c].astype(int)] + 1.0))
+                     for c in columns)  # the bonus summed column after column, from zero
+    assert np.array_equal(count_bonus(grid, counts), CHOICE_COUNT_BONUS * (0.0 + per_column))
+    assert np.array_equal(count_bonus(grid, {c: v.tolist() for c, v in counts.items()}),
+                          count_bonus(grid, counts))

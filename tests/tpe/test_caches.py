@@ -83,3 +83,23 @@ def test_observing_a_suggested_config_skips_checking_it_again(space, monkeypatch
     sampler.discard(copy)
     sampler.observe(copy, 0.4)  # no longer pending: checked, recorded as a new trial
     assert checked[-1] == copy
+
+
+def test_choice_tallies_equal_a_recount_of_the_rows(space):
+    sampler = TPESampler(space, seed=4, n_startup=8)
+    _script(sampler, 4)  # discards included: rows come and go
+    tallied = 0
+    for group, rows, tally in zip(sampler._groups, sampler._rows, sampler._tallies):
+        if tally is None:
+            continue
+        options = rows.values[:, tally.columns].astype(np.int64)
+        radix = np.cumprod([1, *tally.n_choices[:-1]])
+        assert rows.tags.tolist() == (options @ radix).tolist()
+        for j, column in enumerate(tally.columns):
+            assert tally.counts[column] == np.bincount(
+                options[:, j], minlength=tally.n_choices[j]).tolist()
+        if tally.trials is not None:
+            assert tally.trials.tolist() == np.bincount(
+                rows.tags, minlength=len(tally.trials)).tolist()
+            tallied += 1
+    assert tallied  # the root of this space holds options with nested choices

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -65,12 +65,21 @@ from automl.tpe.mixture import TreeMixture
 from automl.tpe.parzen import ParzenEstimator
 from automl.tpe.split import FAILED, OK, PENDING, STATUS_CODES, good_weights, n_good, split
 from automl.tpe.tally import ChoiceTally
-from automl.tpe.tree import Group, build_groups, decode_value, encode
+from automl.tpe.tree import Group, build_groups, decode_value, encode, encode_value
 
 __all__ = ["TPESampler", "N_STARTUP"]
 
 #: Random (or portfolio) trials before the model takes over.
 N_STARTUP = 10
+
+
+class _Walk(NamedTuple):
+    """What a proposal carries down the tree: its generator, the global split, and the
+    rows of the groups it visits (in the order of :func:`~automl.tpe.tree.encode`)."""
+
+    rng: np.random.Generator
+    is_good: np.ndarray
+    rows: list[tuple[Group, list[float]]]
 
 
 class TPESampler(BaseSampler):
@@ -136,6 +145,7 @@ class TPESampler(BaseSampler):
         self._suggested: dict[tuple, tuple[list, tuple]] = {}  # _frozen(config) -> _encode
         self._good = np.zeros(64, dtype=bool)  # the global split, by trial id (_global_good)
         self._good_kept: tuple[int, float] | None = None  # (good set size, worst good loss)
+        self._walked: tuple[dict, list] | None = None  # the last proposal and its rows
         root = self._groups[0]
         key = space.algorithm_key
         self._algorithm_column = root.columns[root.names.index(key)] if key in root.names \
@@ -156,6 +166,10 @@ class TPESampler(BaseSampler):
 
     def _record(self, config: Mapping[str, Any], loss: float, status: str,
                 known: tuple[list, tuple] | None = None) -> None:
+        if known is None and self._walked is not None and self._walked[0] is config:
+            rows = self._walked[1]  # the suggestion just made: its rows were written then
+            known = rows, tuple((group.index, *row) for group, row in rows)
+        self._walked = None
         rows, key = known or self._encode(config)
         code = PENDING if status == "pending" else STATUS_CODES[status]
         if code == OK and not math.isfinite(loss):
@@ -230,7 +244,10 @@ class TPESampler(BaseSampler):
         if allowed is not None and self._algorithm_column is not None:
             node = self.space.params[self.space.algorithm_key]
             masks[self._algorithm_column] = np.array([n in allowed for n in node.names])
-        return self._suggest_group(self._groups[0], rng, masks, self._global_good())
+        walk = _Walk(rng, self._global_good(), [])
+        config = self._suggest_group(self._groups[0], walk, masks)
+        self._walked = config, walk.rows
+        return config
 
     def _global_good(self) -> np.ndarray:
         """Flags, by trial id, of the good trials of the whole history (kept between
@@ -246,23 +263,28 @@ class TPESampler(BaseSampler):
                 self._good_kept = good.size, float(losses[good].max())
         return self._good[:self._n_trials]
 
-    def _suggest_group(self, group: Group, rng: np.random.Generator,
-                       masks: Mapping[int, np.ndarray], is_good: np.ndarray) -> dict[str, Any]:
-        row = self._choose(group, rng, masks, is_good) if group.dims else None
-        return self._values(group, group.dims, row, rng, is_good)
+    def _suggest_group(self, group: Group, walk: _Walk,
+                       masks: Mapping[int, np.ndarray]) -> dict[str, Any]:
+        if not group.dims:
+            return self._values(group, group.dims, None, walk, [])
+        row = self._choose(group, walk.rng, masks, walk.is_good)
+        encoded = [0.0] * len(group.dims)
+        walk.rows.append((group, encoded))  # before the groups below, as ``encode``
+        return self._values(group, group.dims, row, walk, encoded)
 
-    def _values(self, group: Group, dims: Sequence[Any], row: np.ndarray | None,
-                rng: np.random.Generator, is_good: np.ndarray) -> dict[str, Any]:
-        """The configuration of a group (``dims``, ``row``: its host's), descending."""
+    def _values(self, group: Group, dims: Sequence[Any], row: np.ndarray | None, walk: _Walk,
+                encoded: list[float]) -> dict[str, Any]:
+        """The configuration of a group (``dims``, ``row``: its host's), descending; its
+        row as :func:`~automl.tpe.tree.encode` writes it goes to ``encoded``."""
         values: dict[str, Any] = dict(group.constants)
         for name, node, column in zip(group.names, group.nodes, group.columns):
             value = decode_value(node, dims[column], float(row[column]))
+            encoded[column] = encode_value(node, value)
             if isinstance(node, Choice):
-                value = {value: self._suggest_group(group.children[column][value], rng, {},
-                                                    is_good)}
+                value = {value: self._suggest_group(group.children[column][value], walk, {})}
             values[name] = value
         for name, (option, inlined) in group.inlined.items():
-            values[name] = {option: self._values(inlined, dims, row, rng, is_good)}
+            values[name] = {option: self._values(inlined, dims, row, walk, encoded)}
         return {name: values[name] for name in group.order}
 
     def _choose(self, group: Group, rng: np.random.Generator, masks: Mapping[int, np.ndarray],

@@ -31,7 +31,7 @@ from typing import Any
 from automl.space import Categorical, Choice, Constant, Float, Int, Space
 from automl.tpe.parzen import Dim
 
-__all__ = ["Group", "build_groups", "encode", "decode_value", "leaf_paths",
+__all__ = ["Group", "build_groups", "encode", "encode_value", "decode_value", "leaf_paths",
            "CHOICE_EXPLORATION"]
 
 #: Extra smoothing of the kernels over a ``Choice``'s options, *per option*: an option
@@ -185,14 +185,28 @@ def _fill_row(group: Group, config: Mapping[str, Any], row: list[float],
         value = config[name]
         if isinstance(node, Choice):
             option, sub = next(iter(value.items()))
-            row[column] = float(node.names.index(option))
+            row[column] = encode_value(node, option)
             below.append((group.children[column][option], sub))
-        elif isinstance(node, Categorical):
-            row[column] = float(node.index(value))
         else:
-            row[column] = math.log(value) if node.log else float(value)
+            row[column] = encode_value(node, value)
     for name, (option, inlined) in group.inlined.items():
         _fill_row(inlined, config[name][option], row, below)
+
+
+def encode_value(node: Any, value: Any) -> float:
+    """The row entry of one value (of a ``Choice``: the option's name), as :func:`encode`
+    writes it.
+
+    Examples
+    --------
+    >>> encode_value(Float(1e-3, 1.0, log=True), 1.0), encode_value(Categorical(["a", "b"]), "b")
+    (0.0, 1.0)
+    """
+    if isinstance(node, Choice):
+        return float(node.names.index(value))
+    if isinstance(node, Categorical):
+        return float(node.index(value))
+    return math.log(value) if node.log else float(value)
 
 
 def decode_value(node: Any, dim: Dim, z: float) -> Any:

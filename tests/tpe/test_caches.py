@@ -103,3 +103,14 @@ def test_choice_tallies_equal_a_recount_of_the_rows(space):
                 rows.tags, minlength=len(tally.trials)).tolist()
             tallied += 1
     assert tallied  # the root of this space holds options with nested choices
+
+
+def test_rows_written_while_decoding_a_suggestion_are_its_encoding(space):
+    sampler = TPESampler(space, seed=5, n_startup=4)
+    for step in range(30):
+        config = sampler.suggest()
+        rows, key = sampler._encode(config)
+        assert sampler._pending[key]  # recorded under the key encode() gives
+        for group, row in rows:
+            assert sampler._rows[group.index].values[-1].tolist() == row
+        sampler.observe(config, float(np.sin(step)))

@@ -54,6 +54,9 @@ class Budget:
         Algorithm name -> cost of its final fit relative to a fold's fit at the same size
         (the component tag ``refit_cost``; 2 for the early-stopped boosters, which fit
         twice on all rows); 1 for algorithms not listed.
+    selection : float, default=0.0
+        Seconds the end of the search needs whatever the trials (the ensemble selection),
+        added to the reserve and to its floor.
 
     Examples
     --------
@@ -66,14 +69,18 @@ class Budget:
 
     def __init__(self, time_budget: float | None, n_folds: int, refit_scale: float,
                  refit_factor: float = 1.0, subsample_fraction: float = 0.0,
-                 refit_costs: Mapping[str, float] | None = None) -> None:
+                 refit_costs: Mapping[str, float] | None = None, selection: float = 0.0) -> None:
         self.refit_factor = refit_factor
         self.refit_costs = dict(refit_costs or {})
         self.subsample_fraction = subsample_fraction
         self.start = time.monotonic()
         self.deadline = math.inf if time_budget is None else self.start + time_budget
         self.refit_scale = refit_scale / max(n_folds, 1)
-        self.reserve = 0.0 if time_budget is None else max(1.0, 0.05 * time_budget)
+        self.reserve = 0.0 if time_budget is None else max(1.0, 0.05 * time_budget) + selection
+        self.floor = self.reserve        # kept free whatever is done early
+        self.best_refit = 0.0            # the current best trial's refit estimate
+        self.best_id: int | None = None
+        self.refit_done = False          # the current best is already fitted on all rows
 
     def elapsed(self) -> float:
         """Seconds since the search started."""
@@ -92,11 +99,18 @@ class Budget:
         cost = 1.0 if single else self.refit_costs.get(record.get("algorithm"), 1.0)
         return 1.5 * cost * duration * self.refit_scale + 0.5
 
+    def held_back(self) -> float:
+        """Seconds the trials leave free at the end: the reserve, less the best trial's
+        own refit once that refit is done (:meth:`note_refit`), never below the floor."""
+        if self.refit_done:
+            return max(self.floor, self.reserve - self.best_refit)
+        return self.reserve
+
     def trials_end_wallclock(self) -> float | None:
         """Wall-clock time (``time.time()``) by which running trials should stop folding."""
         if not math.isfinite(self.deadline):
             return None
-        return time.time() + self.left() - self.reserve
+        return time.time() + self.left() - self.held_back()
 
     def fit_with_refit(self, left: float) -> float:
         """Longest trial whose own refit still fits in ``left`` seconds after it."""
@@ -105,14 +119,26 @@ class Budget:
     def note_best(self, record: dict) -> None:
         """A new best trial: keep enough time to refit it."""
         if math.isfinite(self.deadline):
-            self.reserve = max(self.reserve, self.refit_factor * self.refit_estimate(record))
+            self.best_refit = self.refit_estimate(record)
+            self.reserve = max(self.reserve, self.refit_factor * self.best_refit)
+        self.best_id, self.refit_done = record.get("trial_id"), False
+
+    def note_refit(self, trial_id: int) -> None:
+        """Trial ``trial_id`` was fitted on all rows ahead of the end; if it is the best,
+        its refit no longer needs to be held back."""
+        if trial_id == self.best_id:
+            self.refit_done = True
 
     def trial_limit(self, cap: float | None) -> float | None:
-        """Time limit of a trial started now: it must end, and its refit fit, in time."""
+        """Time limit of a trial started now: it must end, and its refit fit, in time
+        (once the best trial is fitted on all rows, it need only end in time: a better
+        trial whose refit does not fit then loses to the refit already done)."""
         left = self.left()
         if not math.isfinite(left):
             return cap
-        limit = min(left - self.reserve, self.fit_with_refit(left))
+        limit = left - self.held_back()
+        if not self.refit_done:   # else a better trial found too late keeps the refit done
+            limit = min(limit, self.fit_with_refit(left))
         return limit if cap is None else min(cap, limit)
 
 

@@ -77,7 +77,7 @@ def _log_loss(r: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _auc(scores: np.ndarray, positive: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Weighted binary ROC AUC of each row of ``scores`` (ties count one half)."""
-    order = np.argsort(scores, axis=1, kind="stable")
+    order = np.argsort(scores, axis=1)  # ties are scored as groups: their order is free
     s = np.take_along_axis(scores, order, axis=1)
     wp, wn = (w * positive)[order], (w * ~positive)[order]
     below = np.cumsum(wn, axis=1) - wn  # negative weight strictly before each position

@@ -42,7 +42,8 @@ from automl.evaluate import (CVResult, SharedTrialData, TrialData, evaluate_conf
 from automl.exceptions import NoSuccessfulTrialError
 from automl.halving import HalvingSettings, evaluate_with_subsample, promotion_gate, with_subsample
 from automl.progress import Progress
-from automl.refit import refit_best, refit_ensemble, short_error, take_safety
+from automl.refit import (refit_ahead, refit_best, refit_ensemble, selection_seconds, short_error,
+                          take_background)
 from automl.seeding import trial_seed
 from automl.space import Space
 from automl.workers import WorkerPool
@@ -176,6 +177,8 @@ class _State:
         self.retry: list[Any] = []               # crashed trials of a resumed run
         self.safety_task: int | None = None      # refit of the first trial, started early
         self.safety: tuple[Pipeline, int] | None = None
+        self.ahead: dict[int, Pipeline] = {}     # trial id -> refit ahead of the end
+        self.ahead_task: tuple[int, int] | None = None   # (task id, trial id) running
         self.halving = halving                   # None unless halving applies to this data
         self.rung: list[float] = []              # complete subsample losses seen so far
 
@@ -202,7 +205,6 @@ def _wait_for_workers(pool: Any, budget: Budget) -> None:
                 f"No worker process started within the time budget "
                 f"({budget.elapsed():.1f} s). Increase time_budget; the machine may be overloaded.")
         left = budget.left()
-
 
 
 def _trial_stop_rule(state: _State, should_stop: Callable | None) -> Callable | None:
@@ -331,7 +333,7 @@ def _keep_oof(state: _State, record: dict, oof: np.ndarray | None) -> None:
 
 def _record(state: _State, task_result: Any, sampler: Any,
             callbacks: Sequence[SearchCallback], progress: Progress) -> None:
-    if take_safety(state, task_result):
+    if take_background(state, task_result):
         return
     record, result = _make_record(state.running.pop(task_result.task_id), task_result,
                                   halving=state.halving is not None)
@@ -426,9 +428,11 @@ def _start(data: TrialData, settings: SearchSettings) -> tuple[TrialData, _State
     n_train, n_all = fold_sizes(data.folds)
     halving = settings.halving
     halving = halving if halving is not None and halving.applies(*data.X.shape) else None
-    budget = Budget(settings.time_budget, len(data.folds), n_all / n_train,
-                    2.0 if settings.ensemble_size > 1 else 1.0,
-                    0.0 if halving is None else halving.fraction, _refit_costs(data.space))
+    ensemble = settings.ensemble_size > 1
+    budget = Budget(settings.time_budget, len(data.folds), n_all / n_train, 2.0 if ensemble else 1.0,
+                    0.0 if halving is None else halving.fraction, _refit_costs(data.space),
+                    selection_seconds(data.metric, settings.ensemble_size, len(data.y),
+                                      data.n_classes) if ensemble else 0.0)
     data = with_subsample(data, halving, settings.run_seed)
     return data, _State(settings, data.space, budget, len(data.folds), data.metric.loss, halving)
 
@@ -477,6 +481,7 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
         _wait_for_workers(pool, budget)
         while True:
             _submit_trials(state, pool, sampler, shared, callbacks, should_stop)
+            refit_ahead(state, pool, shared)
             if not state.running:
                 break
             for task_result in pool.wait(timeout=_POLL):

@@ -1,0 +1,190 @@
+"""Tests of the refit ahead of the end (automl.refit.refit_ahead) and what it frees.
+
+Near the end of a budget the best trial of the moment is fitted on all rows in the spare
+worker; from then on the trials need not leave that refit's time free
+(``Budget.held_back``), and ``refit_best`` takes the fitted pipeline instead of refitting
+or falling back to the cheapest trial.
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from automl.budget import Budget
+from automl.refit import refit_ahead, refit_best, take_background
+from automl.workers import TaskResult
+
+
+class _Pool:
+    """Records submissions; ``wait`` returns a fitted "pipeline" (a string) for each."""
+
+    def __init__(self, n_free: int = 1) -> None:
+        self.n_free = n_free
+        self.submitted: list[tuple[int, dict, float | None]] = []
+        self._queue: list[TaskResult] = []
+
+    def submit(self, fn, path, config, *, time_limit=None, **kwargs) -> int:
+        task_id = 100 + len(self.submitted)
+        self.submitted.append((task_id, config, time_limit))
+        self._queue.append(TaskResult(task_id, "ok", f"fitted {config['model']}", None, 0.01))
+        return task_id
+
+    def wait(self, timeout=None) -> list[TaskResult]:
+        done, self._queue = self._queue, []
+        return done
+
+
+SHARED = SimpleNamespace(path="unused: the pool fakes the fit")
+
+
+def _trial(trial_id: int, loss: float, duration: float = 2.0) -> dict:
+    return {"trial_id": trial_id, "status": "ok", "loss": loss, "score": -loss,
+            "fold_scores": [-loss] * 5, "duration": duration, "algorithm": "gbm",
+            "config": {"model": trial_id}, "seed": trial_id}
+
+
+def _state(budget: Budget, trials: list[dict], cap: float | None = 2.5) -> SimpleNamespace:
+    best = min(trials, key=lambda t: t["loss"]) if trials else None
+    for trial in sorted(trials, key=lambda t: -t["loss"]):   # the incumbents in turn
+        budget.note_best(trial)
+    return SimpleNamespace(budget=budget, trials=trials, best=best, ahead={}, ahead_task=None,
+                           safety_task=None, safety=None, loss=lambda s: -s,
+                           settings=SimpleNamespace(per_trial_time_limit=cap, ensemble_size=0))
+
+
+def test_the_refit_of_the_best_is_no_longer_held_back_once_it_is_done():
+    budget = Budget(20.0, 5, 1.25, refit_factor=2.0)
+    budget.note_best({"trial_id": 3, "duration": 8.0})
+    estimate = budget.refit_estimate({"duration": 8.0})
+    assert budget.held_back() == pytest.approx(2.0 * estimate)
+    before = budget.trial_limit(cap=None)
+    budget.note_refit(2)                       # not the best: nothing changes
+    assert budget.held_back() == pytest.approx(2.0 * estimate)
+    budget.note_refit(3)
+    assert budget.held_back() == pytest.approx(estimate)
+    assert budget.trial_limit(cap=None) > before + 0.9 * estimate
+    budget.note_best({"trial_id": 4, "duration": 1.0})   # a new best: held back again
+    assert budget.held_back() == pytest.approx(2.0 * estimate)
+
+
+def test_the_held_back_time_never_drops_below_the_floor():
+    budget = Budget(60.0, 5, 1.25, refit_factor=2.0)
+    budget.note_best({"trial_id": 0, "duration": 0.4})
+    budget.note_refit(0)
+    assert budget.held_back() == budget.floor == pytest.approx(3.0)
+
+
+def test_the_best_trial_is_refit_ahead_only_near_the_end_and_once():
+    trials = [_trial(0, 0.5), _trial(1, 0.3)]
+    early = _state(Budget(60.0, 5, 1.25, refit_factor=2.0), trials, cap=15.0)
+    pool = _Pool()
+    refit_ahead(early, pool, SHARED)           # 60 s left: far from the end
+    assert pool.submitted == []
+    late = _state(Budget(4.0, 5, 1.25, refit_factor=2.0), trials, cap=1.5)
+    refit_ahead(late, pool, SHARED)
+    assert [config for _, config, _ in pool.submitted] == [{"model": 1}]
+    refit_ahead(late, pool, SHARED)            # one at a time
+    assert len(pool.submitted) == 1
+    for result in pool.wait():
+        assert take_background(late, result)
+    assert late.ahead == {1: "fitted 1"} and late.budget.refit_done
+    refit_ahead(late, pool, SHARED)            # the best is fitted already
+    assert len(pool.submitted) == 1
+
+
+def test_no_refit_ahead_without_a_free_worker_or_a_deadline():
+    trials = [_trial(0, 0.5)]
+    pool = _Pool(n_free=0)
+    refit_ahead(_state(Budget(4.0, 5, 1.25), trials), pool, SHARED)
+    assert pool.submitted == []
+    refit_ahead(_state(Budget(None, 5, 1.25), trials), _Pool(), SHARED)
+    assert pool.submitted == []
+
+
+def test_refit_best_takes_the_pipeline_refit_ahead_without_refitting():
+    state = _state(Budget(6.0, 5, 1.25), [_trial(0, 0.5), _trial(1, 0.3)])
+    state.ahead = {1: "fitted ahead"}
+    pool = _Pool()
+    pipeline, record = refit_best(state, pool, SHARED)
+    assert (pipeline, record["trial_id"]) == ("fitted ahead", 1)
+    assert pool.submitted == []
+
+
+def test_a_better_trial_whose_refit_does_not_fit_loses_to_the_one_refit_ahead():
+    budget = Budget(6.0, 5, 1.25)
+    # trial 2 beats the one refit ahead (1) but needs ~10 s to refit; trial 0 is the
+    # cheapest, and without a refit ahead would be refit instead
+    trials = [_trial(0, 0.5, duration=0.1), _trial(1, 0.3), _trial(2, 0.2, duration=60.0)]
+    state = _state(budget, trials)
+    state.ahead = {1: "fitted ahead"}
+    pool = _Pool()
+    pipeline, record = refit_best(state, pool, SHARED)
+    assert (pipeline, record["trial_id"]) == ("fitted ahead", 1)
+    assert pool.submitted == []
+
+
+def test_a_better_trial_whose_refit_fits_is_still_refit():
+    state = _state(Budget(30.0, 5, 1.25), [_trial(0, 0.5), _trial(1, 0.3), _trial(2, 0.2, 0.5)])
+    state.ahead = {1: "fitted ahead"}
+    pool = _Pool()
+    pipeline, record = refit_best(state, pool, SHARED)
+    assert (pipeline, record["trial_id"]) == ("fitted 2", 2)
+
+
+def test_refit_best_waits_for_a_refit_ahead_still_running():
+    state = _state(Budget(4.0, 5, 1.25), [_trial(0, 0.5), _trial(1, 0.3)])
+    pool = _Pool()
+    refit_ahead(state, pool, SHARED)
+    assert state.ahead_task is not None
+    pipeline, record = refit_best(state, pool, SHARED)
+    assert (pipeline, record["trial_id"]) == ("fitted 1", 1)
+    assert len(pool.submitted) == 1 and state.ahead_task is None
+
+
+def test_a_real_search_refits_ahead_and_uses_that_pipeline(warm_pool, monkeypatch):
+    import automl.refit
+    import automl.search
+    from automl.tpe import RandomSampler
+    from tests.test_search import _data, _settings, _space
+
+    space = _space()
+    fitted_ahead: set[int] = set()
+
+    def spy(state, task_result):
+        kept = set(state.ahead)
+        out = take_background(state, task_result)
+        fitted_ahead.update(set(state.ahead) - kept)
+        return out
+
+    for module in (automl.refit, automl.search):
+        monkeypatch.setattr(module, "take_background", spy)
+    tic = time.monotonic()
+    result = automl.search.run_search(
+        _data(space), RandomSampler(space, seed=0),
+        _settings(time_budget=4.0, n_trials=None, n_jobs=1, per_trial_time_limit=1.0),
+        pool_factory=warm_pool)
+    assert time.monotonic() - tic <= 4.0 + 2.0
+    assert fitted_ahead, "no trial was refit ahead of the end"
+    # the pipeline returned is one refit ahead, or that of a better trial refit at the end
+    best_ahead = min((t for t in result.trials if t["trial_id"] in fitted_ahead),
+                     key=lambda t: t["loss"])
+    assert result.best["loss"] <= best_ahead["loss"]
+    assert result.pipeline.predict_proba(_data(space).X).shape == (300, 2)
+
+
+def test_the_ensemble_selections_time_is_held_back_to_the_end():
+    from automl.refit import selection_seconds
+    from automl.scoring import get_metric
+
+    budget = Budget(10.0, 5, 1.25, refit_factor=2.0, selection=1.5)
+    assert budget.reserve == budget.floor == pytest.approx(2.5)
+    budget.note_best({"trial_id": 0, "duration": 0.1})
+    budget.note_refit(0)
+    assert budget.held_back() == pytest.approx(2.5)
+    auc = get_metric("roc_auc", "binary")
+    assert selection_seconds(auc, 20, 7500, 2) == pytest.approx(7.5 * selection_seconds(auc, 20, 1000, 2))
+    assert selection_seconds(auc, 20, 7500, 2) > 5 * selection_seconds(get_metric("log_loss", "binary"),
+                                                                      20, 7500, 2)

@@ -92,8 +92,8 @@ def take_background(state: Any, task_result: Any) -> bool:
     if state.ahead_task is None or task_result.task_id != state.ahead_task[0]:
         return False
     trial_id, state.ahead_task = state.ahead_task[1], None
-    if task_result.status == "ok":
-        state.ahead[trial_id] = task_result.value
+    state.ahead[trial_id] = task_result.value if task_result.status == "ok" else None
+    if task_result.status == "ok":     # a failed refit (None) is not tried again ahead
         state.budget.note_refit(trial_id)
     return True
 
@@ -156,7 +156,7 @@ def refit_best(state: Any, pool: Any, shared: SharedTrialData) -> tuple[Pipeline
                       f"trial {candidates[0]['trial_id']} ({candidates[0]['algorithm']}), scored "
                       f"on the {len(candidates[0]['fold_scores'])} fold(s) it finished. Increase "
                       "time_budget for a fully cross-validated model.", UserWarning, stacklevel=4)
-    ready = next((t for t in candidates if t["trial_id"] in state.ahead), None)
+    ready = next((t for t in candidates if state.ahead.get(t["trial_id"]) is not None), None)
     if ready is not None:
         candidates = candidates[:candidates.index(ready)]
     budget = state.budget
@@ -298,7 +298,8 @@ def refit_ensemble(state: Any, data: TrialData, pool: Any, shared: SharedTrialDa
     members = _plan_ensemble(state, data, pool)
     if not members:
         return None, []
-    fitted = {**state.ahead, chosen["trial_id"]: pipeline}
+    fitted = {i: p for i, p in state.ahead.items() if p is not None}
+    fitted[chosen["trial_id"]] = pipeline
     tasks = {}
     for record, _ in members:
         if record["trial_id"] in fitted:

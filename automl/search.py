@@ -177,7 +177,7 @@ class _State:
         self.retry: list[Any] = []               # crashed trials of a resumed run
         self.safety_task: int | None = None      # refit of the first trial, started early
         self.safety: tuple[Pipeline, int] | None = None
-        self.ahead: dict[int, Pipeline] = {}     # trial id -> refit ahead of the end
+        self.ahead: dict[int, Pipeline | None] = {}   # trial id -> refit ahead (None: failed)
         self.ahead_task: tuple[int, int] | None = None   # (task id, trial id) running
         self.halving = halving                   # None unless halving applies to this data
         self.rung: list[float] = []              # complete subsample losses seen so far

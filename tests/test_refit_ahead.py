@@ -95,6 +95,20 @@ def test_the_best_trial_is_refit_ahead_only_near_the_end_and_once():
     assert len(pool.submitted) == 1
 
 
+def test_a_refit_ahead_that_failed_is_not_tried_again_nor_taken():
+    state = _state(Budget(4.0, 5, 1.25, refit_factor=2.0), [_trial(0, 0.5), _trial(1, 0.3)])
+    pool = _Pool()
+    refit_ahead(state, pool, SHARED)
+    (task_id, _, _), = pool.submitted
+    pool.wait()
+    assert take_background(state, TaskResult(task_id, "timeout", None, "stopped", 1.0))
+    assert state.ahead == {1: None} and not state.budget.refit_done
+    refit_ahead(state, pool, SHARED)
+    assert len(pool.submitted) == 1
+    pipeline, record = refit_best(state, pool, SHARED)     # refit at the end instead
+    assert (pipeline, record["trial_id"]) == ("fitted 1", 1)
+
+
 def test_no_refit_ahead_without_a_free_worker_or_a_deadline():
     trials = [_trial(0, 0.5)]
     pool = _Pool(n_free=0)

@@ -60,6 +60,7 @@ import numpy as np
 from automl.space import Choice, Space
 from automl.tpe.acquisition import N_CANDIDATES, select, select_split
 from automl.tpe.base import BaseSampler, sample_restricted
+from automl.tpe.counts import CategoryCounts
 from automl.tpe.history import Rows
 from automl.tpe.mixture import TreeMixture
 from automl.tpe.parzen import ParzenEstimator
@@ -135,6 +136,8 @@ class TPESampler(BaseSampler):
         self._groups = build_groups(space)
         self._rows = [Rows(len(g.dims)) for g in self._groups]
         self._tallies = [ChoiceTally(g) if g.children else None for g in self._groups]
+        self._counts = [CategoryCounts(g.dims) if CategoryCounts.fits(g.dims) else None
+                        for g in self._groups]
         self._losses = np.empty(64)
         self._codes = np.empty(64, dtype=np.int8)
         self._live = np.zeros(64, dtype=bool)  # recorded and not discarded, by trial id
@@ -187,8 +190,10 @@ class TPESampler(BaseSampler):
             if code == PENDING:
                 self._pending.setdefault(key, []).append(trial)
             for group, row in rows:
-                tally = self._tallies[group.index]
+                tally, counts = self._tallies[group.index], self._counts[group.index]
                 self._rows[group.index].append(trial, row, tally.add(row) if tally else 0)
+                if counts is not None:
+                    counts.add(row)
         self._keep_good(code, loss)
 
     def _discard(self, config: dict[str, Any]) -> bool:
@@ -199,8 +204,10 @@ class TPESampler(BaseSampler):
         self._suggested.pop(_frozen(config), None)
         trial = waiting.pop(0)
         for group, row in rows:
-            if self._rows[group.index].remove(trial) and self._tallies[group.index]:
-                self._tallies[group.index].remove(row)
+            if self._rows[group.index].remove(trial):
+                for kept in (self._tallies[group.index], self._counts[group.index]):
+                    if kept is not None:
+                        kept.remove(row)
         self._live[trial] = False
         self._n_live -= 1
         self._good_kept = None
@@ -301,15 +308,21 @@ class TPESampler(BaseSampler):
             below = TreeMixture(group, self._rows, rows.ids[good], self.prior_weight, weights)
             above = TreeMixture(group, self._rows, rows.ids[bad], self.prior_weight)
             return select(below, above, rng, self.n_candidates, masks)
-        values = rows.values
-        pair = ParzenEstimator.stacked([(values[good], weights), (values[bad], None)],
-                                       group.dims, self.prior_weight)
+        values, counted = rows.values, self._counts[group.index]
+        if counted is None:
+            pair = ParzenEstimator.stacked([(values[good], weights), (values[bad], None)],
+                                           group.dims, self.prior_weight)
+            below = None
+        else:  # g from the counts of the group's rows, less the good ones
+            pair = ParzenEstimator.stacked([(values[good], weights)], group.dims,
+                                           self.prior_weight)
+            below = counted.mixture(values[good], self.prior_weight)
         tally = self._tallies[group.index]
         if tally is None:
-            return select_split(pair, rng, self.n_candidates, masks)
+            return select_split(pair, rng, self.n_candidates, masks, bad=below)
         usable = (self._codes[rows.ids] == OK) & np.isfinite(losses)
         return select_split(pair, rng, self.n_candidates, masks, tally.counts,
-                            tally.branches(values, losses, usable, rows.tags))
+                            tally.branches(values, losses, usable, rows.tags), bad=below)
 
 
 def _frozen(config: Any) -> tuple | None:

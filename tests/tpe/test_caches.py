@@ -5,6 +5,8 @@ import pytest
 
 from automl.space import Categorical, Choice, Float, Int, Space
 from automl.tpe import TPESampler
+from automl.tpe.counts import CategoryCounts
+from automl.tpe.parzen import Dim
 
 
 class _Uncached(TPESampler):
@@ -103,6 +105,38 @@ def test_choice_tallies_equal_a_recount_of_the_rows(space):
                 rows.tags, minlength=len(tally.trials)).tolist()
             tallied += 1
     assert tallied  # the root of this space holds options with nested choices
+
+
+def test_category_counts_equal_a_recount_of_the_rows(space):
+    sampler = TPESampler(space, seed=4, n_startup=8)
+    _script(sampler, 4)
+    counted = [(rows, counts) for rows, counts in zip(sampler._rows, sampler._counts) if counts]
+    assert counted  # the root of this space is purely categorical
+    for rows, counts in counted:
+        fresh = CategoryCounts(_dims_of(counts))
+        for row in rows.values:
+            fresh.add(row)
+        assert fresh._table.tolist() == counts._table.tolist()
+
+
+def _dims_of(counts):
+    return [Dim.categorical(int(k), float(e)) for k, e in zip(counts.n_choices,
+                                                              counts.exploration)]
+
+
+class _TermByTerm(TPESampler):
+    """The sampler scoring g term by term at every group (no counts)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._counts = [None] * len(self._counts)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_counted_bad_density_changes_no_suggestion(space, seed):
+    counted, plain = TPESampler(space, seed=seed, n_startup=8), _TermByTerm(space, seed=seed,
+                                                                            n_startup=8)
+    assert _script(counted, seed) == _script(plain, seed)
 
 
 def test_rows_written_while_decoding_a_suggestion_are_its_encoding(space):

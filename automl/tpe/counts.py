@@ -128,8 +128,12 @@ class CountedMixture:
 
     def __init__(self, counts: CategoryCounts, excluded: np.ndarray,
                  prior_weight: float) -> None:
-        self._counts, self._excluded = counts, excluded
-        self.n = counts.n - len(excluded)
+        self._counts = counts
+        self._table = counts._table  # the counts of the rows kept, on every subset
+        if len(excluded):
+            self._table = self._table - np.bincount(counts.cells(excluded).ravel(),
+                                                    minlength=len(self._table))
+        self.n = int(self._table[counts._anywhere])
         beta = categorical_smoothing(self.n, counts.n_choices, counts.exploration)
         spread, own = beta / counts.n_choices, 1.0 - beta
         # the weight of each subset S: prod of ``own`` over S, of ``spread`` elsewhere
@@ -140,10 +144,6 @@ class CountedMixture:
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:
         """Log mixture density at each row of ``points`` (category indices)."""
-        cells = self._counts.cells(points)
-        matches = self._counts._table[cells]
-        if len(self._excluded):
-            excluded = self._counts.cells(self._excluded)
-            matches -= np.add.reduce(cells[:, None, :] == excluded[None], axis=1)
+        matches = self._table[self._counts.cells(points)]
         density = matches.astype(float) @ self._coefficients + self._prior_term
         return np.log(density) - self._log_total

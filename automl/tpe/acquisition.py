@@ -282,12 +282,13 @@ def select_split(mixtures: ParzenEstimator, rng: np.random.Generator,
                  n_candidates: int = N_CANDIDATES,
                  allowed: Mapping[int, np.ndarray] | None = None,
                  counts: Mapping[int, np.ndarray] | None = None,
-                 known: Branches | None = None, bad: Density | None = None) -> np.ndarray:
+                 known: Branches | None = None,
+                 densities: tuple[Density, Density] | None = None) -> np.ndarray:
     """As :func:`select`, for l and g held as blocks 0 and 1 of one stacked estimator.
 
     Both densities are evaluated in one pass (:meth:`ParzenEstimator.log_pdfs`); with
-    ``bad`` (e.g. a :class:`~automl.tpe.counts.CountedMixture`), ``mixtures`` holds l
-    alone and g is ``bad``. With ``counts`` (trials per option of the ``Choice``
+    ``densities`` (l and g, e.g. :class:`~automl.tpe.counts.CountedMixture`), the
+    candidates drawn from block 0 of ``mixtures`` are scored with them instead. With ``counts`` (trials per option of the ``Choice``
     columns), :func:`count_bonus` is added to the log-ratio, and with ``known``
     (:func:`branches`), :func:`branch_bonus`.
 
@@ -301,11 +302,11 @@ def select_split(mixtures: ParzenEstimator, rng: np.random.Generator,
     True
     """
     candidates = mixtures.sample(rng, n_candidates, allowed)
-    if bad is None:
+    if densities is None:
         log_good, log_bad = mixtures.log_pdfs(candidates)
         score = log_good - log_bad
     else:
-        score = mixtures.log_pdf(candidates) - bad.log_pdf(candidates)
+        score = log_ratio(*densities, candidates)
     if counts:
         score += count_bonus(candidates, counts)
     if known is not None:

@@ -119,28 +119,51 @@ class CategoryCounts:
         """The mixture of the counted rows except ``excluded`` (rows counted, e.g. the good
         ones), with a prior component of weight ``prior_weight``: the mixture
         ``ParzenEstimator(rows, dims, prior_weight)`` builds from the rest."""
-        return CountedMixture(self, np.asarray(excluded), prior_weight)
+        table = self._table
+        if len(excluded):
+            table = table - np.bincount(self.cells(excluded).ravel(), minlength=len(table))
+        n = int(table[self._anywhere])
+        return CountedMixture(self, table, n, n, prior_weight)
+
+    def weighted(self, rows: np.ndarray, weights: np.ndarray,
+                 prior_weight: float = 1.0) -> "CountedMixture":
+        """The mixture ``ParzenEstimator(rows, dims, prior_weight, weights)`` of some rows
+        (not necessarily counted), by the same expansion: ``M_S`` holds their weights."""
+        n_subsets = self._in_subset.shape[1]
+        table = np.bincount(self.cells(rows).ravel(), np.repeat(weights, n_subsets),
+                            minlength=len(self._table))
+        return CountedMixture(self, table, len(rows), float(np.add.reduce(weights)),
+                              prior_weight)
 
 
 class CountedMixture:
-    """The density of the rows of a :class:`CategoryCounts` except some; see
-    :meth:`CategoryCounts.mixture`."""
+    """A mixture of Aitchison-Aitken product kernels given by its counts on every subset
+    of the columns; see :meth:`CategoryCounts.mixture` and :meth:`CategoryCounts.weighted`.
 
-    def __init__(self, counts: CategoryCounts, excluded: np.ndarray,
+    Parameters
+    ----------
+    counts : CategoryCounts
+        The columns and the cells.
+    table : ndarray
+        The (weighted) number of rows in each cell.
+    n_obs : int
+        Rows in the mixture (the smoothing follows it).
+    total : float
+        Their total weight.
+    prior_weight : float
+        Weight of the prior component.
+    """
+
+    def __init__(self, counts: CategoryCounts, table: np.ndarray, n_obs: int, total: float,
                  prior_weight: float) -> None:
-        self._counts = counts
-        self._table = counts._table  # the counts of the rows kept, on every subset
-        if len(excluded):
-            self._table = self._table - np.bincount(counts.cells(excluded).ravel(),
-                                                    minlength=len(self._table))
-        self.n = int(self._table[counts._anywhere])
-        beta = categorical_smoothing(self.n, counts.n_choices, counts.exploration)
+        self._counts, self._table, self.n = counts, table, n_obs
+        beta = categorical_smoothing(n_obs, counts.n_choices, counts.exploration)
         spread, own = beta / counts.n_choices, 1.0 - beta
         # the weight of each subset S: prod of ``own`` over S, of ``spread`` elsewhere
         self._coefficients = np.multiply.reduce(
             np.where(counts._in_subset, own[:, None], spread[:, None]), axis=0)
         self._prior_term = prior_weight * counts._prior
-        self._log_total = math.log(self.n + prior_weight)
+        self._log_total = math.log(total + prior_weight)
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:
         """Log mixture density at each row of ``points`` (category indices)."""

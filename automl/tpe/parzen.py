@@ -265,7 +265,7 @@ class ParzenEstimator:
         self._beta = np.empty((total, len(lay.categorical)))
         for (values, weights, n_obs), (start, _) in zip(merged, self._blocks):
             self._fill(start, values, weights, n_obs, prior_weight)
-        self._prepare_log_pdf()
+        self._prepared = False  # the normalisers wait for a density (a sampler may not need one)
 
     def _merged(self, obs: np.ndarray, weights: np.ndarray | None,
                 merge: bool) -> tuple[np.ndarray, np.ndarray | None, int]:
@@ -326,6 +326,7 @@ class ParzenEstimator:
         component plus a bonus for every column where the point matches the component.
         """
         lay = self._lay
+        self._prepared = True
         self._inv_sigma = 1.0 / self.sigmas
         self._log_weights = np.log(self.weights)
         base = np.zeros(len(self.weights))
@@ -436,6 +437,8 @@ class ParzenEstimator:
 
         Mixture weights are left out; the last column of each block is its prior's.
         """
+        if not self._prepared:
+            self._prepare_log_pdf()
         lay = self._lay
         points = np.asarray(points, dtype=float)
         joint = np.empty((len(points), len(self._base)))

@@ -312,17 +312,18 @@ class TPESampler(BaseSampler):
         if counted is None:
             pair = ParzenEstimator.stacked([(values[good], weights), (values[bad], None)],
                                            group.dims, self.prior_weight)
-            below = None
-        else:  # g from the counts of the group's rows, less the good ones
+            densities = None
+        else:  # l and g by counts (g: the group's rows, less the good ones); l samples
             pair = ParzenEstimator.stacked([(values[good], weights)], group.dims,
                                            self.prior_weight)
-            below = counted.mixture(values[good], self.prior_weight)
+            densities = (counted.weighted(values[good], weights, self.prior_weight),
+                         counted.mixture(values[good], self.prior_weight))
         tally = self._tallies[group.index]
         if tally is None:
-            return select_split(pair, rng, self.n_candidates, masks, bad=below)
+            return select_split(pair, rng, self.n_candidates, masks, densities=densities)
         usable = (self._codes[rows.ids] == OK) & np.isfinite(losses)
         return select_split(pair, rng, self.n_candidates, masks, tally.counts,
-                            tally.branches(values, losses, usable, rows.tags), bad=below)
+                            tally.branches(values, losses, usable, rows.tags), densities)
 
 
 def _frozen(config: Any) -> tuple | None:

@@ -92,3 +92,14 @@ def test_only_small_categorical_groups_are_counted():
     assert not CategoryCounts.fits([Dim.categorical(300), Dim.categorical(300)])
     with pytest.raises(ValueError, match="categorical columns"):
         CategoryCounts([Dim.continuous(0.0, 1.0)])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_weighted_counted_density_equals_the_weighted_parzen_estimator(seed):
+    rng = np.random.default_rng(200 + seed)
+    dims, rows = _random_case(rng)
+    weights = rng.uniform(0.1, 3.0, size=len(rows))
+    points = np.array([[rng.integers(0, d.n_choices) for d in dims] for _ in range(24)], float)
+    exact = ParzenEstimator.stacked([(rows, weights)], dims, 0.7).log_pdf(points)
+    counted = CategoryCounts(dims).weighted(rows, weights, 0.7)  # rows need not be counted
+    np.testing.assert_allclose(counted.log_pdf(points), exact, rtol=1e-12, atol=1e-13)

@@ -429,7 +429,7 @@ def _start(data: TrialData, settings: SearchSettings) -> tuple[TrialData, _State
     halving = settings.halving
     halving = halving if halving is not None and halving.applies(*data.X.shape) else None
     ensemble = settings.ensemble_size > 1
-    budget = Budget(settings.time_budget, len(data.folds), n_all / n_train, 2.0 if ensemble else 1.0,
+    budget = Budget(settings.time_budget, len(data.folds), n_all / n_train, 1.5 if ensemble else 1.0,
                     0.0 if halving is None else halving.fraction, _refit_costs(data.space),
                     selection_seconds(data.metric, settings.ensemble_size, len(data.y),
                                       data.n_classes) if ensemble else 0.0)
@@ -482,7 +482,7 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
         while True:
             _submit_trials(state, pool, sampler, shared, callbacks, should_stop)
             refit_ahead(state, pool, shared)
-            if not state.running:
+            if not state.running and state.ahead_task is None:   # a refit ahead frees time
                 break
             for task_result in pool.wait(timeout=_POLL):
                 _record(state, task_result, sampler, callbacks, progress)

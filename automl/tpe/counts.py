@@ -16,7 +16,9 @@ with ``M_S(x)`` the number of rows equal to ``x`` on the columns of ``S``. A
 :class:`CategoryCounts` keeps every ``M_S`` (one table, updated when a row is added or
 removed), so the density of ``g`` costs a lookup of ``2 ** d`` counts per candidate
 whatever the number of rows: the same mixture (equal to ~1e-15 relative), not a model
-of it.
+of it. The good mixture ``l`` (a few weighted rows) is expanded the same way
+(:meth:`CategoryCounts.weighted`), so a decision at such a group needs its Parzen
+estimator only to draw the candidates.
 
 Examples
 --------

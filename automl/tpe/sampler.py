@@ -9,7 +9,10 @@ taken, which is modelled only from the trials where that option was active, and 
 
 Observations are cached per group as growing arrays, so a suggestion costs a few
 vectorised passes over the trials of the groups it visits, and nothing is rebuilt from
-dictionaries.
+dictionaries. At a group whose columns are all categorical (the root of the default
+space), l and g are evaluated from counts of the group's rows on every subset of its
+columns, kept as rows come and go (:mod:`~automl.tpe.counts`): the same mixtures, at a
+cost that does not grow with the number of trials.
 
 Pending configurations (suggested, not observed yet) sit in the history as bad trials
 (a constant liar), so parallel workers are pushed away from each other's points.

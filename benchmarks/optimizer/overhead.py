@@ -9,7 +9,7 @@ trials instead.
 
 Run (from the repository root; a few minutes)::
 
-    nice -n 10 python -m benchmarks.optimizer.overhead
+    chrt --idle 0 python -m benchmarks.optimizer.overhead
 """
 
 from __future__ import annotations

@@ -118,34 +118,23 @@ def test_no_refit_ahead_without_a_free_worker_or_a_deadline():
     assert pool.submitted == []
 
 
-def test_refit_best_takes_the_pipeline_refit_ahead_without_refitting():
-    state = _state(Budget(6.0, 5, 1.25), [_trial(0, 0.5), _trial(1, 0.3)])
+@pytest.mark.parametrize("seconds, trials, expected, refits", [
+    # the best trial was refit ahead: taken as it is
+    (6.0, [_trial(0, 0.5), _trial(1, 0.3)], ("fitted ahead", 1), 0),
+    # trial 2 beats it but needs ~10 s to refit; trial 0 is the cheapest, and without a
+    # refit ahead would be refit instead
+    (6.0, [_trial(0, 0.5, duration=0.1), _trial(1, 0.3), _trial(2, 0.2, duration=60.0)],
+     ("fitted ahead", 1), 0),
+    # a better trial whose refit fits is still refit
+    (30.0, [_trial(0, 0.5), _trial(1, 0.3), _trial(2, 0.2, duration=0.5)], ("fitted 2", 2), 1),
+])
+def test_refit_best_prefers_a_refit_ahead_to_refits_that_do_not_fit(seconds, trials, expected, refits):
+    state = _state(Budget(seconds, 5, 1.25), trials)
     state.ahead = {1: "fitted ahead"}
     pool = _Pool()
     pipeline, record = refit_best(state, pool, SHARED)
-    assert (pipeline, record["trial_id"]) == ("fitted ahead", 1)
-    assert pool.submitted == []
-
-
-def test_a_better_trial_whose_refit_does_not_fit_loses_to_the_one_refit_ahead():
-    budget = Budget(6.0, 5, 1.25)
-    # trial 2 beats the one refit ahead (1) but needs ~10 s to refit; trial 0 is the
-    # cheapest, and without a refit ahead would be refit instead
-    trials = [_trial(0, 0.5, duration=0.1), _trial(1, 0.3), _trial(2, 0.2, duration=60.0)]
-    state = _state(budget, trials)
-    state.ahead = {1: "fitted ahead"}
-    pool = _Pool()
-    pipeline, record = refit_best(state, pool, SHARED)
-    assert (pipeline, record["trial_id"]) == ("fitted ahead", 1)
-    assert pool.submitted == []
-
-
-def test_a_better_trial_whose_refit_fits_is_still_refit():
-    state = _state(Budget(30.0, 5, 1.25), [_trial(0, 0.5), _trial(1, 0.3), _trial(2, 0.2, 0.5)])
-    state.ahead = {1: "fitted ahead"}
-    pool = _Pool()
-    pipeline, record = refit_best(state, pool, SHARED)
-    assert (pipeline, record["trial_id"]) == ("fitted 2", 2)
+    assert (pipeline, record["trial_id"]) == expected
+    assert len(pool.submitted) == refits
 
 
 def test_refit_best_waits_for_a_refit_ahead_still_running():

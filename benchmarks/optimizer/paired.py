@@ -12,6 +12,11 @@ Run (from the repository root; each directory holds ``automl/``, ``benchmarks/``
 
     chrt --idle 0 python -m benchmarks.optimizer.paired /tmp/before . --trials 1000 --steps 300
 
+With ``--after-trials`` the second sampler starts from another number of trials, so one
+checkout against itself (``paired.py . . --trials 100 --after-trials 1000``) measures
+how much of a step grows with the history (the suggestions then differ; compare the
+ratio of totals).
+
 Examples
 --------
 >>> summary(np.array([2.0, 4.0]), np.array([1.0, 4.0]))["ratio"]
@@ -81,11 +86,15 @@ def main() -> None:
     parser.add_argument("after", help="directory of the checkout under test")
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--after-trials", type=int, default=None,
+                        help="trials preloaded into the second sampler (default: --trials)")
     args = parser.parse_args()
-    optimizers = [load_sampler(root, args.trials) for root in (args.before, args.after)]
+    after_trials = args.trials if args.after_trials is None else args.after_trials
+    optimizers = [load_sampler(args.before, args.trials), load_sampler(args.after, after_trials)]
     times, same = run_pairs(optimizers, args.steps)
     s = summary(times[0], times[1])
-    print(f"{args.trials} trials, {args.steps} paired steps, "
+    trials = f"{args.trials}" if after_trials == args.trials else f"{args.trials} vs {after_trials}"
+    print(f"{trials} trials, {args.steps} paired steps, "
           f"identical suggestions {same}/{args.steps}")
     print(f"median CPU ms: before {s['before']:.2f}, after {s['after']:.2f}; "
           f"median per-step ratio after/before {s['ratio']:.3f}; ratio of totals {s['total']:.3f}")

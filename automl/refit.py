@@ -62,26 +62,41 @@ def take_safety(state: Any, task_result: Any) -> bool:
 
 
 def refit_ahead(state: Any, pool: Any, shared: SharedTrialData) -> None:
-    """Refit the best trial of the moment on all rows in a free (spare) worker, ahead of
-    the end: once the time left is within a trial cap (or a second reserve) of the
-    reserve, when its refit fits, one at a time.
+    """Refit the trial :func:`refit_best` would take now (the best trial of the moment, or
+    a cut-short challenger clearly better than it) on all rows in a free (spare) worker,
+    ahead of the end: once the time left is within a trial cap (or a second reserve) of
+    the reserve or of that refit's estimate, when the refit fits, one at a time.
 
     The reserve held back for the end assumes the best trial's refit runs after the
     search; estimated with a wide margin, it left 20-35 % of a 10 s budget unused when a
     booster led. Once the best trial is fitted, the trials go on until the rest of the
     reserve (:meth:`~automl.budget.Budget.held_back`), and :func:`refit_best` takes the
-    fitted pipeline without waiting.
+    fitted pipeline without waiting. A challenger (a booster that no trial cap lets finish
+    its CV, say) is slow to refit: ahead, it no longer needs the time left at the end.
     """
     budget, best = state.budget, state.best
-    if (best is None or state.ahead_task is not None or best["trial_id"] in state.ahead
-            or not math.isfinite(budget.deadline) or pool.n_free == 0):
+    if best is None or state.ahead_task is not None or not math.isfinite(budget.deadline) \
+            or pool.n_free == 0:
+        return
+    target = _all_folds(cut_short_challenger(state, best) or best, state.n_folds)
+    if target["trial_id"] in state.ahead:
         return
     left, cap = budget.left(), state.settings.per_trial_time_limit
-    estimate = budget.refit_estimate(best)
-    if left > budget.reserve + (budget.reserve if cap is None else cap) or estimate > left - budget.floor:
+    estimate = budget.refit_estimate(target)
+    reach = max(budget.reserve, estimate)
+    if left > reach + (reach if cap is None else cap) or estimate > left - budget.floor:
         return
-    task = _submit_refit(pool, shared, best, min(left, 2.0 * estimate), budget)
-    state.ahead_task = (task, best["trial_id"])
+    task = _submit_refit(pool, shared, target, min(left, 2.0 * estimate), budget)
+    state.ahead_task = (task, target["trial_id"])
+
+
+def _all_folds(record: dict, n_folds: int) -> dict:
+    """``record`` with its duration extrapolated to all folds if it was cut short: its
+    refit fits every row, whatever the folds it finished."""
+    done = len(record.get("fold_scores") or ())
+    if record["status"] == "ok" or not 0 < done < n_folds:
+        return record
+    return dict(record, duration=record["duration"] * n_folds / done)
 
 
 def take_background(state: Any, task_result: Any) -> bool:
@@ -164,7 +179,8 @@ def refit_best(state: Any, pool: Any, shared: SharedTrialData) -> tuple[Pipeline
     failures: list[str] = []
     for record in candidates:
         left = budget.left()
-        if record is not cheapest and budget.refit_estimate(record, single=True) > left:
+        if record is not cheapest and \
+                budget.refit_estimate(_all_folds(record, state.n_folds), single=True) > left:
             continue
         done = _wait_for(pool, state, _submit_refit(pool, shared, record, left, budget))
         if done.status == "ok":

@@ -50,7 +50,7 @@ def _state(budget: Budget, trials: list[dict], cap: float | None = 2.5) -> Simpl
     best = min(trials, key=lambda t: t["loss"]) if trials else None
     for trial in sorted(trials, key=lambda t: -t["loss"]):   # the incumbents in turn
         budget.note_best(trial)
-    return SimpleNamespace(budget=budget, trials=trials, best=best, ahead={}, ahead_task=None,
+    return SimpleNamespace(budget=budget, trials=trials, best=best, ahead={}, ahead_task=None, n_folds=5,
                            safety_task=None, safety=None, loss=lambda s: -s,
                            settings=SimpleNamespace(per_trial_time_limit=cap, ensemble_size=0))
 
@@ -93,6 +93,26 @@ def test_the_best_trial_is_refit_ahead_only_near_the_end_and_once():
     assert late.ahead == {1: "fitted 1"} and late.budget.refit_done
     refit_ahead(late, pool, SHARED)            # the best is fitted already
     assert len(pool.submitted) == 1
+
+
+def test_a_cut_short_challenger_is_refit_ahead_and_then_taken():
+    # trial 2 finished 2 of 5 folds in 6 s, each far better than the best complete trial:
+    # its refit (estimated from 15 s, the time all five folds would take) goes first
+    # (30 s budget, 25 s cap: the window opens at 25 + max(reserve, estimate) = 31 s left)
+    challenger = dict(_trial(2, 0.1, duration=6.0), status="timeout", fold_scores=[-0.1, -0.1])
+    trials = [_trial(0, 0.5), _trial(1, 0.3), challenger]
+    state = _state(Budget(30.0, 5, 1.25), [t for t in trials if t["status"] == "ok"], cap=25.0)
+    state.trials = trials
+    pool = _Pool()
+    refit_ahead(state, pool, SHARED)
+    (task_id, config, limit), = pool.submitted
+    assert config == {"model": 2}
+    assert limit == pytest.approx(2 * state.budget.refit_estimate({"duration": 15.0}))
+    for result in pool.wait():
+        assert take_background(state, result)
+    assert not state.budget.refit_done          # trial 1 is still the best complete trial
+    pipeline, record = refit_best(state, pool, SHARED)
+    assert (pipeline, record["trial_id"]) == ("fitted 2", 2) and len(pool.submitted) == 1
 
 
 def test_a_refit_ahead_that_failed_is_not_tried_again_nor_taken():

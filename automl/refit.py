@@ -259,7 +259,9 @@ def selection_seconds(metric: Any, n_candidates: int, n_rows: int, n_classes: in
     """
     loss = _ensemble_loss(metric)
     outputs = 1 if loss in ("log_loss", "mse", "rmse", "mae") else max(n_classes, 1)
-    per_row = _PASS_SECONDS.get(loss, _OTHER_PASS_SECONDS) if isinstance(loss, str) else 50e-9
+    # a metric called from Python is counted as slow per row as ROC AUC, plus its calls
+    per_row = _PASS_SECONDS.get(loss, _OTHER_PASS_SECONDS) if isinstance(loss, str) \
+        else _PASS_SECONDS["roc_auc"]
     per_candidate = n_rows * outputs * per_row + (0.0 if isinstance(loss, str) else _CALL_SECONDS)
     return _PASSES * n_candidates * per_candidate
 

@@ -155,17 +155,13 @@ class BaseSampler:
         >>> sampler.discard(config), sampler.discard(config)
         (True, False)
         """
-        self._validate_known(config)
+        self.space.validate(config)
         return self._discard(dict(config))
 
-    def _validate_known(self, config: Mapping[str, Any]) -> None:
-        """Check a configuration given back to ``observe`` or ``discard``; a subclass may
-        skip the check for an exact copy of one it suggested (valid by construction)."""
-        self.space.validate(config)
-
     def _record_observed(self, config: Mapping[str, Any], loss: float, status: str) -> None:
-        """Check an observed configuration, then record it."""
-        self._validate_known(config)
+        """Check an observed configuration, then record it (a subclass may skip the check
+        for an exact copy of one it suggested, valid by construction)."""
+        self.space.validate(config)
         self._record(config, loss, status)
 
     def _propose(self, rng: np.random.Generator,

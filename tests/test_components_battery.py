@@ -212,3 +212,24 @@ def test_to_float_and_as_categories_on_frames():
     assert cats.tolist() == [["a", "x"], ["__missing__", "__missing__"]]
     with pytest.raises(ValueError, match="fitted on columns"):
         components.AsCategories().fit(C).transform(C[["s", "c"]])
+
+
+@pytest.mark.parametrize("cls, full", [(components.EarlyStoppedLGBMClassifier, 255),
+                                       (components.EarlyStoppedXGBClassifier, 256)])
+def test_auto_bins_shrink_only_for_many_classes(cls, full):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(320, 4))
+    expected = {2: full, 4: full, 8: 128, 16: 64, 32: 63}
+    for n_classes, bins in expected.items():
+        y = np.arange(320) % n_classes
+        model = cls(max_trees=3, random_state=0).fit(X, y)
+        assert model.max_bin_ == bins, n_classes
+        assert model.model_.get_params()["max_bin"] == bins   # what the library was given
+    pinned = cls(max_trees=3, random_state=0, max_bin=15).fit(X, np.arange(320) % 32)
+    assert pinned.max_bin_ == 15 and pinned.model_.get_params()["max_bin"] == 15
+
+
+def test_auto_bins_leave_regressors_at_the_library_count():
+    X, y = np.random.default_rng(1).normal(size=(200, 3)), np.arange(200, dtype=float)
+    assert components.EarlyStoppedLGBMRegressor(max_trees=3).fit(X, y).max_bin_ == 255
+    assert components.EarlyStoppedXGBRegressor(max_trees=3).fit(X, y).max_bin_ == 256

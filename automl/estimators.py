@@ -34,6 +34,7 @@ __all__ = ["AutoClassifier", "AutoRegressor"]
 
 _STREAM_FOLDS, _STREAM_SAMPLER = 1, 2
 _ENSEMBLE_CANDIDATES = 20
+_CAP_EXTENSION = 2.0    # the default trial cap stretches to twice itself for a trial that can finish
 
 
 def _pool_factory() -> Any:
@@ -315,7 +316,8 @@ class _AutoMLBase(BaseEstimator):
         return SearchSettings(budget, self.n_trials, self._n_workers(), limit, self.memory_limit,
                               run_seed, int(self.verbose), metric.name,
                               ensemble_size=_ENSEMBLE_CANDIDATES if self.ensemble else 0,
-                              racing=self._racing, halving=self._halving)
+                              racing=self._racing, halving=self._halving,
+                              cap_extension=_CAP_EXTENSION if self.per_trial_time_limit is None else 1.0)
 
     def _set_fitted(self, data: Any, task: str, metric: Metric, space: Space, result: Any) -> None:
         self.task_ = task
@@ -456,7 +458,9 @@ class AutoClassifier(ClassifierMixin, _AutoMLBase):
     n_jobs : int, default=1
         Trials run at once (-1: all cores); each trial's native threads are capped to 1.
     per_trial_time_limit : float or None
-        Seconds per trial; default a quarter of the budget (always capped by the time left).
+        Seconds per trial; default a quarter of the budget (always capped by the time left),
+        which a trial not clearly worse than the best may exceed, up to half the budget, to
+        finish its cross-validation. A limit you set is never exceeded.
     memory_limit : float or None
         Resident memory per trial in MB.
     search_space : automl.Space or None

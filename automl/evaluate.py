@@ -37,6 +37,7 @@ from sklearn.pipeline import Pipeline
 from automl._worker_main import load_cloudpickle
 from automl.builder import ColumnInfo, build_pipeline
 from automl.components import EarlyStoppedBooster
+from automl.racing import Extension
 from automl.scoring import Metric
 from automl.space import Space
 
@@ -248,16 +249,32 @@ def _out_of_time(deadline: float | None, fit_times: list[float], first_fold_time
     return time.time() + expected > deadline
 
 
+def _may_start_fold(data: TrialData, deadline: float | None, extension: Extension | None,
+                    scores: list[float], fit_times: list[float], first_fold_time: float,
+                    i: int) -> tuple[bool, float | None, Extension | None]:
+    """(start fold ``i``?, deadline, extension): a fold that would end after the deadline
+    starts only if the extension grants its later deadline (then used up)."""
+    if not _out_of_time(deadline, fit_times, first_fold_time):
+        return True, deadline, extension
+    if extension is not None and extension.grants([data.metric.loss(x) for x in scores],
+                                                  fit_times, len(data.folds) - i):
+        return True, extension.deadline, None
+    return False, deadline, extension
+
+
 def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int = 1,
                    should_stop: StopRule | None = None,
-                   deadline: float | None = None, first_fold_time: float = 0.0) -> CVResult:
+                   deadline: float | None = None, first_fold_time: float = 0.0,
+                   extension: Extension | None = None) -> CVResult:
     """Cross-validate one configuration on loaded data, fold after fold.
 
     ``should_stop(fold_index, mean_loss_so_far)`` is asked after each fold but the last;
     returning True stops the trial with status "pruned" (the seam for racing). A fold
     that would end after ``deadline`` (wall clock) is not started: the trial stops with
-    status "timeout" and the folds done so far. The time of a fold is the mean of the
-    folds done, or ``first_fold_time`` (an estimate, e.g. from a subsample) before any.
+    status "timeout" and the folds done so far, unless ``extension``
+    (:class:`automl.racing.Extension`) grants it its later deadline, once. The time of a
+    fold is the mean of the folds done, or ``first_fold_time`` (an estimate, e.g. from a
+    subsample) before any.
     """
     start = time.perf_counter()
     shape = (len(data.y), data.n_classes) if data.n_classes else (len(data.y),)
@@ -266,7 +283,9 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
     fit_times: list[float] = []
     status, error = "ok", None
     for i, fold in enumerate(data.folds):
-        if _out_of_time(deadline, fit_times, first_fold_time):
+        go_on, deadline, extension = _may_start_fold(data, deadline, extension, scores,
+                                                     fit_times, first_fold_time, i)
+        if not go_on:
             status, error = "timeout", f"stopped at the search deadline after {i} of {len(data.folds)} folds"
             break
         tic = time.perf_counter()
@@ -285,7 +304,7 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
 
 def evaluate_config(data_path: str, config: dict, *, seed: int, n_threads: int = 1,
                     should_stop: StopRule | None = None,
-                    deadline: float | None = None) -> CVResult:
+                    deadline: float | None = None, extension: Extension | None = None) -> CVResult:
     """Worker entry point: load the run's data (cached) and cross-validate ``config``.
 
     Examples
@@ -296,7 +315,8 @@ def evaluate_config(data_path: str, config: dict, *, seed: int, n_threads: int =
     with warnings.catch_warnings():   # a trial's warnings would spam the user's terminal
         warnings.simplefilter("ignore")
         return cross_validate(load_trial_data(data_path), config, seed=seed,
-                              n_threads=n_threads, should_stop=should_stop, deadline=deadline)
+                              n_threads=n_threads, should_stop=should_stop, deadline=deadline,
+                              extension=extension)
 
 
 def fit_final(data_path: str, config: dict, *, seed: int, n_threads: int = 1,

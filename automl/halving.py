@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from automl.evaluate import CVResult, Fold, StopRule, TrialData, cross_validate, load_trial_data
+from automl.racing import Extension
 
 __all__ = ["HalvingSettings", "PromotionGate", "evaluate_with_subsample", "promotion_gate",
            "run_two_stages", "subsample_folds", "with_subsample"]
@@ -188,13 +189,14 @@ def _row_ratio(data: TrialData) -> float:
 def run_two_stages(data: TrialData, config: dict, *, seed: int, gate: PromotionGate,
                    n_threads: int = 1, should_stop: StopRule | None = None,
                    subsample_stop: StopRule | None = None,
-                   deadline: float | None = None) -> CVResult:
+                   deadline: float | None = None, extension: Extension | None = None) -> CVResult:
     """Score ``config`` on the subsample folds; if ``gate`` lets it, cross-validate it fully.
 
     The result's ``stage`` tells which evaluation its loss and scores come from, and
     ``subsample_fold_scores`` / ``subsample_score`` keep the subsample scores; ``duration``
     covers both stages. ``subsample_stop`` and ``should_stop`` (racing) are asked after
-    each fold of the subsample and of the full stage respectively. A trial that ends in
+    each fold of the subsample and of the full stage respectively; ``extension`` applies to
+    the full stage. A trial that ends in
     the subsample stage returns that stage's out-of-fold predictions (of models fitted
     on the subsample).
     """
@@ -215,7 +217,8 @@ def run_two_stages(data: TrialData, config: dict, *, seed: int, gate: PromotionG
         return dataclasses.replace(first, status="pruned")
     hint = float(np.mean(first.fit_times)) * _row_ratio(data)
     full = cross_validate(data, config, seed=seed, n_threads=n_threads,
-                          should_stop=should_stop, deadline=deadline, first_fold_time=hint)
+                          should_stop=should_stop, deadline=deadline, first_fold_time=hint,
+                          extension=extension)
     return dataclasses.replace(full, subsample_score=first.score,
                                subsample_fold_scores=first.subsample_fold_scores,
                                duration=full.duration + first.duration)
@@ -224,7 +227,8 @@ def run_two_stages(data: TrialData, config: dict, *, seed: int, gate: PromotionG
 def evaluate_with_subsample(data_path: str, config: dict, *, seed: int, gate: PromotionGate,
                             n_threads: int = 1, should_stop: StopRule | None = None,
                             subsample_stop: StopRule | None = None,
-                            deadline: float | None = None) -> CVResult:
+                            deadline: float | None = None,
+                            extension: Extension | None = None) -> CVResult:
     """Worker entry point: load the run's data (cached) and run :func:`run_two_stages`.
 
     Examples
@@ -236,4 +240,5 @@ def evaluate_with_subsample(data_path: str, config: dict, *, seed: int, gate: Pr
         warnings.simplefilter("ignore")
         return run_two_stages(load_trial_data(data_path), config, seed=seed, gate=gate,
                               n_threads=n_threads, should_stop=should_stop,
-                              subsample_stop=subsample_stop, deadline=deadline)
+                              subsample_stop=subsample_stop, deadline=deadline,
+                              extension=extension)

@@ -24,12 +24,18 @@ Examples
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["RacingRule", "racing_rule"]
+__all__ = ["Extension", "RacingRule", "racing_rule", "subsample_stop_rule", "trial_extension",
+           "trial_stop_rule"]
+
+#: Seconds a trial's own fold deadline keeps before the pool kills it at its time limit.
+KILL_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -129,3 +135,82 @@ def racing_rule(incumbent: dict | None, loss: Callable[[float], float], *, z: fl
     if len(scores) < 2:
         return None
     return RacingRule(tuple(loss(float(s)) for s in scores), z=z, rel_tol=rel_tol)
+
+
+@dataclass(frozen=True)
+class Extension:
+    """Time past its cap for a trial that can finish its cross-validation in it.
+
+    The default per-trial cap stops a trial between folds once the next fold would end
+    after it. A slow but competitive candidate (a 32-class booster, say) then ends cut
+    short: a failure for the sampler and no out-of-fold predictions for the ensemble,
+    however good its folds were. With an extension the fold loop goes on towards
+    ``deadline`` (wall clock, ``time.time()``) when every remaining fold is expected to
+    end by then (at the mean time of the folds done) and the trial is not clearly worse
+    than the incumbent (``rule``; None: no incumbent yet); racing, the mirror image,
+    stops the clearly worse ones.
+
+    Examples
+    --------
+    >>> ext = Extension(deadline=time.time() + 10.0, rule=RacingRule((0.30, 0.32, 0.31)))
+    >>> ext.grants([0.22, 0.21], fold_seconds=[3.0, 3.0], n_left=1)
+    True
+    >>> ext.grants([0.50, 0.52], [3.0, 3.0], 1), ext.grants([0.22], [3.0], 4)
+    (False, False)
+    """
+
+    deadline: float
+    rule: RacingRule | None = None
+
+    def grants(self, fold_losses: Sequence[float], fold_seconds: Sequence[float],
+               n_left: int) -> bool:
+        """True to go on past the cap, after ``fold_losses`` (one per fold done, taking
+        ``fold_seconds``) with ``n_left`` folds to go."""
+        if not fold_losses or n_left <= 0 or not all(math.isfinite(x) for x in fold_losses):
+            return False
+        if time.time() + float(np.mean(fold_seconds)) * n_left > self.deadline:
+            return False
+        n = len(fold_losses)
+        return self.rule is None or not self.rule(n - 1, float(np.mean(fold_losses)))
+
+
+# ---------------------------------------------------------------------------------------
+# the rules sent with each trial (``state``: :func:`automl.search.run_search`'s state)
+
+
+def trial_stop_rule(state: Any, should_stop: Callable | None) -> Callable | None:
+    """The stop rule sent with a trial: the caller's, else racing against the incumbent
+    once ``settings.racing_after`` trials are complete."""
+    if should_stop is not None or not state.settings.racing:
+        return should_stop
+    if sum(t["status"] == "ok" for t in state.trials) < state.settings.racing_after:
+        return None
+    return racing_rule(state.best, state.loss)
+
+
+def subsample_stop_rule(state: Any, should_stop: Callable | None) -> Callable | None:
+    """Racing in the subsample stage, against the incumbent's subsample fold scores."""
+    if should_stop is not None or not state.settings.racing or state.best is None:
+        return None
+    scores = state.best.get("subsample_fold_scores") or []
+    if len(scores) != state.n_folds:
+        return None
+    return racing_rule({"status": "ok", "fold_scores": scores}, state.loss)
+
+
+def trial_extension(state: Any, limit: float | None) -> tuple[Extension | None, float | None]:
+    """(extension, time limit) for a trial started now whose limit is ``limit``.
+
+    An extension (:class:`Extension`) is offered only when the cap binds (not the time
+    left) and ``settings.cap_extension`` > 1 (the default cap, not one the user set): up
+    to that many caps, within the time the trials may use. The trial's time limit (when
+    the pool kills it) is then the extended one: a fold already running past the cap
+    may finish.
+    """
+    cap, factor = state.settings.per_trial_time_limit, state.settings.cap_extension
+    if cap is None or limit is None or factor <= 1.0 or limit < cap:
+        return None, limit
+    longer = state.budget.trial_limit(factor * cap)
+    if longer is None or longer <= limit:
+        return None, limit
+    return Extension(time.time() + longer - KILL_MARGIN, racing_rule(state.best, state.loss)), longer

@@ -42,6 +42,7 @@ from automl.evaluate import (CVResult, SharedTrialData, TrialData, evaluate_conf
 from automl.exceptions import NoSuccessfulTrialError
 from automl.halving import HalvingSettings, evaluate_with_subsample, promotion_gate, with_subsample
 from automl.progress import Progress
+from automl.racing import KILL_MARGIN, subsample_stop_rule, trial_extension, trial_stop_rule
 from automl.refit import (refit_ahead, refit_best, refit_ensemble, selection_seconds, short_error,
                           take_background)
 from automl.seeding import trial_seed
@@ -52,7 +53,6 @@ __all__ = ["SearchCallback", "SearchResult", "SearchSettings", "portfolio", "run
 
 FAILED = ("error", "timeout", "memout", "crashed")
 _POLL = 0.2          # seconds between checks of the pool
-_KILL_MARGIN = 0.1   # seconds: a trial stops folding this long before its time limit
 _PRELOAD = ("automl.evaluate", "automl.halving")  # imported by each worker before its first trial
 
 
@@ -68,6 +68,9 @@ class SearchSettings:
     ``halving`` (a :class:`automl.halving.HalvingSettings`; None: off) scores each
     candidate on a subsample first when the data is large enough, and stops those whose
     subsample score is not competitive (status "pruned", ``stage`` "subsample").
+    ``cap_extension`` > 1 lets a trial that is not clearly worse than the incumbent run
+    past ``per_trial_time_limit``, up to that many times it, when its remaining folds fit
+    (:class:`automl.racing.Extension`); the estimators set 2 with their default cap.
 
     Examples
     --------
@@ -87,6 +90,7 @@ class SearchSettings:
     ensemble_size: int = 0
     racing: bool = False
     racing_after: int = 5
+    cap_extension: float = 1.0
     halving: HalvingSettings | None = None
 
 
@@ -207,30 +211,6 @@ def _wait_for_workers(pool: Any, budget: Budget) -> None:
         left = budget.left()
 
 
-def _trial_stop_rule(state: _State, should_stop: Callable | None) -> Callable | None:
-    """The stop rule sent with a trial: the caller's, else racing against the incumbent
-    once ``settings.racing_after`` trials are complete."""
-    if should_stop is not None or not state.settings.racing:
-        return should_stop
-    if sum(t["status"] == "ok" for t in state.trials) < state.settings.racing_after:
-        return None
-    from automl.racing import racing_rule
-
-    return racing_rule(state.best, state.loss)
-
-
-def _subsample_stop_rule(state: _State, should_stop: Callable | None) -> Callable | None:
-    """Racing in the subsample stage, against the incumbent's subsample fold scores."""
-    if should_stop is not None or not state.settings.racing or state.best is None:
-        return None
-    from automl.racing import racing_rule
-
-    scores = state.best.get("subsample_fold_scores") or []
-    if len(scores) != state.n_folds:
-        return None
-    return racing_rule({"status": "ok", "fold_scores": scores}, state.loss)
-
-
 def _can_start(state: _State) -> bool:
     n_trials = state.settings.n_trials
     if n_trials is not None and state.n_submitted >= n_trials and not state.retry:
@@ -256,18 +236,20 @@ def _next_trial(state: _State, sampler: Any, allowed: list[str] | None) -> tuple
 def _submit_evaluation(state: _State, pool: Any, shared: SharedTrialData, config: dict,
                        seed: int, should_stop: Callable | None, limit: float | None) -> int:
     """Submit one trial: plain CV, or subsample stage then CV when halving is active."""
-    stop = _trial_stop_rule(state, should_stop)
+    stop = trial_stop_rule(state, should_stop)
     deadline = state.budget.trials_end_wallclock()
     if limit is not None:   # stop folding before the pool kills the trial: keep its folds
-        own = time.time() + limit - _KILL_MARGIN
+        own = time.time() + limit - KILL_MARGIN
         deadline = own if deadline is None else min(deadline, own)
+    extension, limit = trial_extension(state, limit)
     if state.halving is None:
         return pool.submit(evaluate_config, shared.path, config, seed=seed, n_threads=1,
-                           should_stop=stop, deadline=deadline, time_limit=limit)
+                           should_stop=stop, deadline=deadline, extension=extension,
+                           time_limit=limit)
     gate = promotion_gate(state.rung, state.halving.eta)
     return pool.submit(evaluate_with_subsample, shared.path, config, seed=seed, gate=gate,
-                       n_threads=1, should_stop=stop, deadline=deadline, time_limit=limit,
-                       subsample_stop=_subsample_stop_rule(state, should_stop))
+                       n_threads=1, should_stop=stop, deadline=deadline, extension=extension,
+                       time_limit=limit, subsample_stop=subsample_stop_rule(state, should_stop))
 
 
 def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialData,

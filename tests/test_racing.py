@@ -156,3 +156,94 @@ def test_a_trial_cut_short_is_refit_only_when_clearly_better_on_its_folds():
     assert cut_short_challenger(state, best) is None               # within the margin
     assert cut_short_challenger(state, None) is None               # nothing complete to beat
     assert not RacingRule((-0.8, -0.8)).clearly_better([-0.99, -0.99, -0.99])  # more folds than the incumbent
+
+
+# --- the extension: time past the cap for a trial that can finish -----------------------
+
+def _capped_at_second_fold(monkeypatch, cap: float) -> None:
+    """Make the deadline ``cap`` (and only it) run out after the first fold."""
+    from automl import evaluate
+
+    real = evaluate._out_of_time
+    monkeypatch.setattr(evaluate, "_out_of_time",
+                        lambda deadline, fit_times, first: (bool(fit_times) and deadline == cap)
+                        or real(deadline, fit_times, first))
+
+
+@pytest.mark.parametrize("include, incumbent, expected", [
+    (["nb"], None, ("ok", 5)),           # no incumbent: a trial that can finish goes on
+    (["nb"], "nb", ("ok", 5)),           # as good as the incumbent: goes on
+    (["dummy"], "nb", ("timeout", 1)),   # clearly worse: stops at the cap as before
+])
+def test_an_extension_lets_a_competitive_trial_finish_past_its_cap(monkeypatch, include,
+                                                                   incumbent, expected):
+    import time
+
+    from automl.racing import Extension
+
+    space = _space()
+    data = _data(space)
+    rule = None
+    if incumbent is not None:
+        best = cross_validate(data, space.restrict(include=[incumbent]).default(), seed=0)
+        rule = racing_rule({"status": "ok", "fold_scores": best.fold_scores}, data.metric.loss)
+    cap = time.time() + 1000.0
+    _capped_at_second_fold(monkeypatch, cap)
+    config = space.restrict(include=include).default()
+    plain = cross_validate(data, config, seed=0, deadline=cap)
+    assert (plain.status, len(plain.fold_scores)) == ("timeout", 1)
+    extended = cross_validate(data, config, seed=0, deadline=cap,
+                              extension=Extension(time.time() + 2000.0, rule))
+    assert (extended.status, len(extended.fold_scores)) == expected
+    if expected[0] == "ok":
+        assert not np.isnan(extended.oof).any()
+
+
+def test_no_extension_when_the_remaining_folds_cannot_end_in_it(monkeypatch):
+    import time
+
+    from automl.racing import Extension
+
+    space = _space()
+    data = _data(space)
+    cap = time.time() + 1000.0
+    _capped_at_second_fold(monkeypatch, cap)
+    # the extension ends before the four folds left could (each takes > 0 s)
+    short = Extension(time.time(), None)
+    result = cross_validate(data, space.restrict(include=["nb"]).default(), seed=0,
+                            deadline=cap, extension=short)
+    assert (result.status, len(result.fold_scores)) == ("timeout", 1)
+    assert not short.grants([], [1.0], 4)                  # nothing to judge before a fold
+    assert not short.grants([float("nan")], [0.0], 1)      # nor on a failed fold
+
+
+def test_trial_extension_only_when_the_default_cap_binds():
+    from types import SimpleNamespace
+
+    from automl.budget import Budget
+    from automl.racing import Extension, trial_extension
+
+    def state(cap, factor, best=None):
+        return SimpleNamespace(settings=SimpleNamespace(per_trial_time_limit=cap, cap_extension=factor),
+                               budget=Budget(60.0, n_folds=5, refit_scale=1.25), best=best,
+                               loss=AUC_LOSS)
+
+    extension, limit = trial_extension(state(15.0, 2.0), 15.0)
+    assert isinstance(extension, Extension) and extension.rule is None
+    assert 29.0 < limit <= 30.0        # twice the cap, within the time the trials may use
+    best = {"status": "ok", "fold_scores": [0.8, 0.82, 0.81]}
+    assert trial_extension(state(15.0, 2.0, best), 15.0)[0].rule is not None
+    assert trial_extension(state(15.0, 1.0), 15.0) == (None, 15.0)    # a cap the user set
+    assert trial_extension(state(15.0, 2.0), 4.0) == (None, 4.0)      # the time left binds
+    assert trial_extension(state(None, 2.0), None) == (None, None)    # no cap at all
+
+
+def test_the_estimators_extend_only_their_default_cap():
+    from automl import AutoClassifier
+    from automl.scoring import get_metric
+
+    metric = get_metric("roc_auc", "binary")
+    default = AutoClassifier(time_budget=60)._settings(metric, 0)
+    assert default.per_trial_time_limit == 15.0 and default.cap_extension == 2.0
+    pinned = AutoClassifier(time_budget=60, per_trial_time_limit=15)._settings(metric, 0)
+    assert pinned.cap_extension == 1.0

@@ -110,6 +110,9 @@ def take_background(state: Any, task_result: Any) -> bool:
     state.ahead[trial_id] = task_result.value if task_result.status == "ok" else None
     if task_result.status == "ok":     # a failed refit (None) is not tried again ahead
         state.budget.note_refit(trial_id)
+        record = next((t for t in state.trials if t["trial_id"] == trial_id), None)
+        if record is not None:          # fitted twice: refit_ahead gives it the time
+            state.budget.note_refit_time(_all_folds(record, state.n_folds), task_result.duration)
     return True
 
 

@@ -77,6 +77,38 @@ def test_the_held_back_time_never_drops_below_the_floor():
     assert budget.held_back() == budget.floor == pytest.approx(3.0)
 
 
+def test_a_measured_refit_scales_later_estimates_and_the_reserve():
+    budget = Budget(60.0, 5, 1.25, refit_factor=1.5, refit_costs={"gbm": 2.0})
+    slow = {"trial_id": 0, "algorithm": "gbm", "duration": 20.0}
+    budget.note_best(slow)
+    before, reserve = budget.refit_estimate(slow), budget.reserve
+    assert before == pytest.approx(1.5 * 2.0 * 20.0 * 0.25 + 0.5)      # 15.5 s
+    assert reserve == pytest.approx(1.5 * before)
+    budget.note_refit_time(slow, 5.0)          # took half the plain estimate (10 s)
+    assert budget.refit_speed == {"gbm": 0.5}
+    assert budget.refit_estimate(slow) == pytest.approx(0.5 * (before - 0.5) + 0.5)
+    assert budget.reserve == pytest.approx(1.5 * budget.refit_estimate(slow))
+    assert budget.reserve < reserve
+    other = {"trial_id": 1, "algorithm": "svc", "duration": 20.0}
+    assert budget.refit_estimate(other) == pytest.approx(1.5 * 20.0 * 0.25 + 0.5)   # unchanged
+    budget.note_refit_time(slow, 8.0)          # the slowest measured refit counts
+    assert budget.refit_speed == {"gbm": 0.8}
+    budget.note_refit_time(slow, 0.01)
+    assert budget.refit_speed == {"gbm": 0.8}
+    budget.note_refit_time(other, 1e6)         # clipped
+    assert budget.refit_speed["svc"] == 2.0
+
+
+def test_a_refit_ahead_reports_its_time_to_the_budget():
+    state = _state(Budget(4.0, 5, 1.25), [_trial(0, 0.5), _trial(1, 0.3)])
+    pool = _Pool()
+    refit_ahead(state, pool, SHARED)
+    task_id = state.ahead_task[0]
+    assert take_background(state, TaskResult(task_id, "ok", "fitted 1", None, 0.125))
+    plain = 1.0 * 2.0 * 0.25          # refit cost 1 (no tag here), 2 s of CV, 1.25 / 5
+    assert state.budget.refit_speed == {"gbm": pytest.approx(0.125 / plain)}
+
+
 def test_the_best_trial_is_refit_ahead_only_near_the_end_and_once():
     trials = [_trial(0, 0.5), _trial(1, 0.3)]
     early = _state(Budget(60.0, 5, 1.25, refit_factor=2.0), trials, cap=15.0)

@@ -95,8 +95,13 @@ def test_a_measured_refit_scales_later_estimates_and_the_reserve():
     assert budget.refit_speed == {"gbm": 0.8}
     budget.note_refit_time(slow, 0.01)
     assert budget.refit_speed == {"gbm": 0.8}
-    budget.note_refit_time(other, 1e6)         # clipped
-    assert budget.refit_speed["svc"] == 2.0
+    budget.note_refit_time(other, 1e6)         # a slow refit never raises an estimate
+    assert budget.refit_speed["svc"] == 1.0
+    budget.note_refit_time(other, 1e-6)        # the largest ratio seen stays
+    assert budget.refit_speed["svc"] == 1.0 and budget.refit_speed["gbm"] == 0.8
+    fresh = Budget(60.0, 5, 1.25)
+    fresh.note_refit_time(other, 1e-6)         # at least a quarter of the plain estimate
+    assert fresh.refit_speed["svc"] == 0.25
 
 
 def test_a_refit_ahead_reports_its_time_to_the_budget():
@@ -106,7 +111,7 @@ def test_a_refit_ahead_reports_its_time_to_the_budget():
     task_id = state.ahead_task[0]
     assert take_background(state, TaskResult(task_id, "ok", "fitted 1", None, 0.125))
     plain = 1.0 * 2.0 * 0.25          # refit cost 1 (no tag here), 2 s of CV, 1.25 / 5
-    assert state.budget.refit_speed == {"gbm": pytest.approx(0.125 / plain)}
+    assert state.budget.refit_speed == {"gbm": pytest.approx(0.125 / plain)}   # 0.25
 
 
 def test_the_best_trial_is_refit_ahead_only_near_the_end_and_once():

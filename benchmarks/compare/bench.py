@@ -47,7 +47,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     jobs = plan(systems, {n: datasets[n] for n in names}, splits, args.budget)
     ran = run_all(jobs, datasets, results_path(args), cores=args.cores,
                   kill_factor=args.kill_factor, kill_margin=args.kill_margin,
-                  retry_failed=args.retry_failed, keep=args.keep)
+                  retry_failed=args.retry_failed, keep=args.keep, commit=args.commit)
     print(f"ran {ran} of {len(jobs)} jobs; results in {results_path(args)}")
 
 
@@ -55,7 +55,12 @@ def cmd_report(args: argparse.Namespace) -> None:
     from amlbench.report import write_report
 
     out = Path(args.out or HERE / "results" / f"report_{args.budget:g}s.md")
-    plot = Path(args.plot or HERE / "results" / f"normalized_score_{args.budget:g}s.png")
+    if args.plot:
+        plot = Path(args.plot)
+    elif args.out:   # a report elsewhere keeps its plot beside it, not over the committed one
+        plot = out.with_suffix(".png")
+    else:
+        plot = HERE / "results" / f"normalized_score_{args.budget:g}s.png"
     systems = None if args.systems == "all" else pick(args.systems, list(SYSTEMS), "systems")
     text = write_report(results_path(args), out, plot, args.budget, systems)
     print(text)
@@ -78,6 +83,8 @@ def parser() -> argparse.ArgumentParser:
                      help="rerun jobs recorded as error/timeout (the newest record counts)")
     run.add_argument("--keep", action="store_true", help="keep the job folders in .work/")
     run.add_argument("--results", help="results file (JSON lines)")
+    run.add_argument("--commit", help="commit of the code installed in ours' environment, "
+                     "recorded as repo_commit (default: this checkout's HEAD)")
     run.set_defaults(func=cmd_run)
     rep = sub.add_parser("report", help="tables, ranks, normalized scores and the plot")
     rep.add_argument("--budget", type=float, default=60.0)
@@ -85,7 +92,8 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--systems", default="all",
                      help="comma-separated systems to compare (the prior is always kept)")
     rep.add_argument("--out", help="Markdown file for the tables")
-    rep.add_argument("--plot", help="PNG file for the plot")
+    rep.add_argument("--plot", help="PNG file for the plot (default: beside --out, else "
+                     "results/normalized_score_<budget>s.png)")
     rep.set_defaults(func=cmd_report)
     return p
 

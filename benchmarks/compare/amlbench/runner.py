@@ -140,8 +140,9 @@ def repo_commit() -> str | None:
 
 
 def execute(job: Job, ds: Dataset, workroot: Path, cores: int, kill_factor: float,
-            kill_margin: float) -> dict:
-    """Run one job end to end and return its result record."""
+            kill_margin: float, commit: str | None = None) -> dict:
+    """Run one job end to end and return its result record (``repo_commit``: ``commit``,
+    else this checkout's HEAD)."""
     system = SYSTEMS[job.system]
     python = env_python(system)
     jobdir = workroot / f"{job.budget:g}s" / job.system / f"{job.dataset}-{job.split}"
@@ -158,7 +159,7 @@ def execute(job: Job, ds: Dataset, workroot: Path, cores: int, kill_factor: floa
               "n_test": len(y_test), "split_digest": digest, "wall_time": round(wall, 2),
               "peak_rss_mb": round(peak_mb, 1), "kill_after": deadline,
               "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "load_avg_1m": round(os.getloadavg()[0], 2), "repo_commit": repo_commit()}
+              "load_avg_1m": round(os.getloadavg()[0], 2), "repo_commit": commit or repo_commit()}
     record.update(outcome(code, jobdir, y_test, classes, ds.metric, job.budget))
     return record
 
@@ -194,11 +195,13 @@ def plan(systems: list, datasets: dict, splits: list, budget: float) -> list:
 def run_all(jobs: list, datasets: dict, results: Path, *, cores: int = 2,
             kill_factor: float = 3.0, kill_margin: float = 60.0,
             retry_failed: bool = False, keep: bool = False,
-            workroot: Path | None = None) -> int:
+            workroot: Path | None = None, commit: str | None = None) -> int:
     """Run the jobs not yet in ``results``, appending each record as it finishes.
 
     Jobs of a system whose environment is not set up are skipped and not recorded. Job
     folders go under ``workroot`` (default ``.work/``) and are deleted unless ``keep``.
+    ``commit`` names the code installed in ours' environment when it is not this
+    checkout (a snapshot installed non-editable); it is recorded as ``repo_commit``.
     Returns the number of jobs run.
     """
     done, ran = done_keys(results, retry_failed), 0
@@ -210,7 +213,8 @@ def run_all(jobs: list, datasets: dict, results: Path, *, cores: int = 2,
         if env_python(SYSTEMS[job.system]) is None:
             print(f"skip {job.key}: environment '{SYSTEMS[job.system].env}' is not set up")
             continue
-        rec = execute(job, datasets[job.dataset], workroot, cores, kill_factor, kill_margin)
+        rec = execute(job, datasets[job.dataset], workroot, cores, kill_factor, kill_margin,
+                      commit)
         with open(results, "a") as fh:
             fh.write(json.dumps(rec) + "\n")
         ran += 1

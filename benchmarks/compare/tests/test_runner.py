@@ -74,3 +74,12 @@ def test_a_failing_system_is_recorded_as_an_error(fake_env, dataset, monkeypatch
     rec = json.loads(results.read_text())
     assert rec["status"] == "error" and "NoSuchAdapter" in rec["error"]
     assert runner.done_keys(results, retry_failed=True) == set()
+
+
+def test_the_installed_snapshot_s_commit_is_recorded_when_given(fake_env, dataset):
+    jobs = runner.plan(["prior"], {"toy": dataset}, [0], 5)
+    given, default = fake_env / "given.jsonl", fake_env / "default.jsonl"
+    runner.run_all(jobs, {"toy": dataset}, given, workroot=fake_env / "work", commit="abc1234")
+    runner.run_all(jobs, {"toy": dataset}, default, workroot=fake_env / "work")
+    assert json.loads(given.read_text())["repo_commit"] == "abc1234"
+    assert json.loads(default.read_text())["repo_commit"] == runner.repo_commit()

@@ -80,3 +80,20 @@ def test_a_subset_report_ranks_within_but_normalizes_against_every_system(tmp_pa
     text = write_report(path, tmp_path / "r.md", tmp_path / "p.png", 60, ["flaml"])
     assert "automl" not in text.split("## d")[0]
     assert "| flaml | 1 | 0.5 |" in text  # rank 1 of the subset, yet half of the best
+
+
+def test_a_report_written_elsewhere_keeps_its_plot_beside_it(tmp_path):
+    pytest.importorskip("matplotlib")
+    import argparse
+
+    import bench
+
+    committed = bench.HERE / "results" / "normalized_score_60s.png"
+    before = committed.stat().st_mtime_ns if committed.exists() else None
+    rows = records("roc_auc", {"prior": 0.5, "automl": 0.9, "flaml": 0.8})
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    bench.cmd_report(argparse.Namespace(budget=60.0, results=str(path), systems="all",
+                                        out=str(tmp_path / "r.md"), plot=None))
+    assert (tmp_path / "r.png").stat().st_size > 1000
+    assert (committed.stat().st_mtime_ns if committed.exists() else None) == before

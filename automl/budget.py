@@ -78,7 +78,6 @@ class Budget:
         self.refit_scale = refit_scale / max(n_folds, 1)
         self.reserve = 0.0 if time_budget is None else max(1.0, 0.05 * time_budget) + selection
         self.floor = self.reserve        # kept free whatever is done early
-        self.best_refit = 0.0            # the current best trial's refit estimate
         self._bests: list[dict] = []     # every best so far: the reserve covers each refit
         self.best_id: int | None = None
         self.refit_done = False          # the current best is already fitted on all rows
@@ -134,10 +133,14 @@ class Budget:
         if self._bests:
             self._estimate_reserve()
 
+    @property
+    def best_refit(self) -> float:
+        """The current best trial's refit estimate (0 before any)."""
+        return self.refit_estimate(self._bests[-1]) if self._bests else 0.0
+
     def _estimate_reserve(self) -> None:
         """The reserve: the floor, or the refit factor times the largest refit estimate of
         the bests so far (an ensemble may refit any of them), whichever is larger."""
-        self.best_refit = self.refit_estimate(self._bests[-1])
         largest = max(self.refit_estimate(r) for r in self._bests)
         self.reserve = max(self.floor, self.refit_factor * largest)
 

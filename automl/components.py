@@ -588,6 +588,7 @@ class EarlyStoppedLGBMRegressor(_RegressorOutput, _LGBMBase):
 
 class _XGBBase(EarlyStoppedBooster):
     _library_bins = 256
+
     def __init__(self, learning_rate: float = 0.1, max_depth: int = 6, min_child_weight: float = 1.0,
                  colsample_bytree: float = 1.0, subsample: float = 1.0, reg_alpha: float = 0.0,
                  reg_lambda: float = 1.0, max_trees: int = 1000, n_iter_no_change: int = 20,

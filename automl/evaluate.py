@@ -249,19 +249,6 @@ def _out_of_time(deadline: float | None, fit_times: list[float], first_fold_time
     return time.time() + expected > deadline
 
 
-def _may_start_fold(data: TrialData, deadline: float | None, extension: Extension | None,
-                    scores: list[float], fit_times: list[float], first_fold_time: float,
-                    i: int) -> tuple[bool, float | None, Extension | None]:
-    """(start fold ``i``?, deadline, extension): a fold that would end after the deadline
-    starts only if the extension grants its later deadline (then used up)."""
-    if not _out_of_time(deadline, fit_times, first_fold_time):
-        return True, deadline, extension
-    if extension is not None and extension.grants([data.metric.loss(x) for x in scores],
-                                                  fit_times, len(data.folds) - i):
-        return True, extension.deadline, None
-    return False, deadline, extension
-
-
 def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int = 1,
                    should_stop: StopRule | None = None,
                    deadline: float | None = None, first_fold_time: float = 0.0,
@@ -283,11 +270,12 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
     fit_times: list[float] = []
     status, error = "ok", None
     for i, fold in enumerate(data.folds):
-        go_on, deadline, extension = _may_start_fold(data, deadline, extension, scores,
-                                                     fit_times, first_fold_time, i)
-        if not go_on:
-            status, error = "timeout", f"stopped at the search deadline after {i} of {len(data.folds)} folds"
-            break
+        if _out_of_time(deadline, fit_times, first_fold_time):
+            if extension is None or not extension.grants(
+                    [data.metric.loss(x) for x in scores], fit_times, len(data.folds) - i):
+                status, error = "timeout", f"stopped at the search deadline after {i} of {len(data.folds)} folds"
+                break
+            deadline, extension = extension.deadline, None   # granted, once
         tic = time.perf_counter()
         oof[fold[1]] = _fit_predict_fold(data, config, fold, seed, n_threads)
         fit_times.append(time.perf_counter() - tic)

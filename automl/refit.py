@@ -110,7 +110,7 @@ def take_background(state: Any, task_result: Any) -> bool:
     state.ahead[trial_id] = task_result.value if task_result.status == "ok" else None
     if task_result.status == "ok":     # a failed refit (None) is not tried again ahead
         state.budget.note_refit(trial_id)
-        record = next((t for t in state.trials if t["trial_id"] == trial_id), None)
+        record = _trial_record(state, trial_id)
         if record is not None:          # fitted twice: refit_ahead gives it the time
             state.budget.note_refit_time(_all_folds(record, state.n_folds), task_result.duration)
     return True
@@ -120,8 +120,13 @@ def _safety_fallback(state: Any) -> tuple[Pipeline, dict] | None:
     """The early refit of trial 0 with its record, if both exist."""
     if state.safety is None:
         return None
-    record = next((t for t in state.trials if t["trial_id"] == state.safety[1]), None)
+    record = _trial_record(state, state.safety[1])
     return None if record is None else (state.safety[0], record)
+
+
+def _trial_record(state: Any, trial_id: int) -> dict | None:
+    """The finished trial ``trial_id``'s record, if it is in the history yet."""
+    return next((t for t in state.trials if t["trial_id"] == trial_id), None)
 
 
 def cut_short_challenger(state: Any, best: dict | None) -> dict | None:

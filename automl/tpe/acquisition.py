@@ -288,9 +288,9 @@ def select_split(mixtures: ParzenEstimator, rng: np.random.Generator,
 
     Both densities are evaluated in one pass (:meth:`ParzenEstimator.log_pdfs`); with
     ``densities`` (l and g, e.g. :class:`~automl.tpe.counts.CountedMixture`), the
-    candidates drawn from block 0 of ``mixtures`` are scored with them instead. With ``counts`` (trials per option of the ``Choice``
-    columns), :func:`count_bonus` is added to the log-ratio, and with ``known``
-    (:func:`branches`), :func:`branch_bonus`.
+    candidates drawn from block 0 of ``mixtures`` are scored with them instead. With
+    ``counts`` (trials per option of the ``Choice`` columns), :func:`count_bonus` is
+    added to the log-ratio, and with ``known`` (:func:`branches`), :func:`branch_bonus`.
 
     Examples
     --------

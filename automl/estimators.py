@@ -317,6 +317,7 @@ class _AutoMLBase(BaseEstimator):
                               run_seed, int(self.verbose), metric.name,
                               ensemble_size=_ENSEMBLE_CANDIDATES if self.ensemble else 0,
                               racing=self._racing, halving=self._halving,
+                              keep_cut_short=bool(self.ensemble),
                               cap_extension=_CAP_EXTENSION if self.per_trial_time_limit is None else 1.0)
 
     def _set_fitted(self, data: Any, task: str, metric: Metric, space: Space, result: Any) -> None:

@@ -37,7 +37,7 @@ from sklearn.pipeline import Pipeline
 from automl._worker_main import load_cloudpickle
 from automl.builder import ColumnInfo, build_pipeline
 from automl.components import EarlyStoppedBooster
-from automl.racing import Extension
+from automl.racing import Extension, KeepFoldModels
 from automl.scoring import Metric
 from automl.space import Space
 
@@ -49,6 +49,7 @@ __all__ = [
     "fit_final",
     "load_trial_data",
     "make_folds",
+    "unpack_models",
 ]
 
 Fold = tuple[np.ndarray, np.ndarray]
@@ -117,6 +118,7 @@ class CVResult:
     stage: str = "full"
     subsample_score: float = math.nan
     subsample_fold_scores: list[float] = field(default_factory=list)
+    models: bytes | None = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -230,7 +232,7 @@ def _predict(pipeline: Pipeline, X: pd.DataFrame, n_classes: int) -> np.ndarray:
 
 
 def _fit_predict_fold(data: TrialData, config: dict, fold: Fold, seed: int,
-                      n_threads: int) -> np.ndarray:
+                      n_threads: int) -> tuple[np.ndarray, Pipeline]:
     train, test = fold
     pipeline = build_pipeline(config, data.space, data.columns, data.task, seed, n_threads)
     weight = None if data.sample_weight is None else data.sample_weight[train]
@@ -238,7 +240,24 @@ def _fit_predict_fold(data: TrialData, config: dict, fold: Fold, seed: int,
     pred = _predict(pipeline, data.X.iloc[test], data.n_classes)
     if not np.all(np.isfinite(pred)):
         raise ValueError(f"The pipeline predicted non-finite values on a fold of {len(test)} rows.")
-    return pred
+    return pred, pipeline
+
+
+def _pack_models(models: list[Pipeline], max_bytes: int) -> bytes | None:
+    """The fold models pickled as one list, or None when larger than ``max_bytes`` (the
+    first model alone tells, before the others are pickled) or not picklable."""
+    try:
+        if len(pickle.dumps(models[0], protocol=pickle.HIGHEST_PROTOCOL)) * len(models) > max_bytes:
+            return None
+        packed = pickle.dumps(models, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:   # a user's component may not pickle: the trial's scores still count
+        return None
+    return packed if len(packed) <= max_bytes else None
+
+
+def unpack_models(packed: bytes) -> list[Pipeline]:
+    """The fold pipelines of :attr:`CVResult.models`."""
+    return pickle.loads(packed)
 
 
 def _out_of_time(deadline: float | None, fit_times: list[float], first_fold_time: float) -> bool:
@@ -252,7 +271,8 @@ def _out_of_time(deadline: float | None, fit_times: list[float], first_fold_time
 def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int = 1,
                    should_stop: StopRule | None = None,
                    deadline: float | None = None, first_fold_time: float = 0.0,
-                   extension: Extension | None = None) -> CVResult:
+                   extension: Extension | None = None,
+                   keep: KeepFoldModels | None = None) -> CVResult:
     """Cross-validate one configuration on loaded data, fold after fold.
 
     ``should_stop(fold_index, mean_loss_so_far)`` is asked after each fold but the last;
@@ -261,13 +281,15 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
     status "timeout" and the folds done so far, unless ``extension``
     (:class:`automl.racing.Extension`) grants it its later deadline, once. The time of a
     fold is the mean of the folds done, or ``first_fold_time`` (an estimate, e.g. from a
-    subsample) before any.
+    subsample) before any. With ``keep``, a trial stopped by the deadline after at least
+    one fold returns its fold models (``models``) when ``keep.wants`` its fold losses.
     """
     start = time.perf_counter()
     shape = (len(data.y), data.n_classes) if data.n_classes else (len(data.y),)
     oof = np.full(shape, np.nan)
     scores: list[float] = []
     fit_times: list[float] = []
+    models: list[Pipeline] = []
     status, error = "ok", None
     for i, fold in enumerate(data.folds):
         if _out_of_time(deadline, fit_times, first_fold_time):
@@ -277,8 +299,10 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
                 break
             deadline, extension = extension.deadline, None   # granted, once
         tic = time.perf_counter()
-        oof[fold[1]] = _fit_predict_fold(data, config, fold, seed, n_threads)
+        oof[fold[1]], model = _fit_predict_fold(data, config, fold, seed, n_threads)
         fit_times.append(time.perf_counter() - tic)
+        if keep is not None:
+            models.append(model)
         weight = None if data.sample_weight is None else data.sample_weight[fold[1]]
         scores.append(data.metric.score(data.y[fold[1]], oof[fold[1]], weight))
         mean_loss = data.metric.loss(float(np.mean(scores)))
@@ -286,13 +310,18 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
             status = "pruned"
             break
     score = float(np.mean(scores)) if scores else math.nan
+    packed = None
+    if keep is not None and status == "timeout" and models \
+            and keep.wants([data.metric.loss(x) for x in scores]):
+        packed = _pack_models(models, keep.max_bytes)
     return CVResult(data.metric.loss(score), score, scores, oof,
-                    time.perf_counter() - start, status, error, fit_times)
+                    time.perf_counter() - start, status, error, fit_times, models=packed)
 
 
 def evaluate_config(data_path: str, config: dict, *, seed: int, n_threads: int = 1,
                     should_stop: StopRule | None = None,
-                    deadline: float | None = None, extension: Extension | None = None) -> CVResult:
+                    deadline: float | None = None, extension: Extension | None = None,
+                    keep: KeepFoldModels | None = None) -> CVResult:
     """Worker entry point: load the run's data (cached) and cross-validate ``config``.
 
     Examples
@@ -304,7 +333,7 @@ def evaluate_config(data_path: str, config: dict, *, seed: int, n_threads: int =
         warnings.simplefilter("ignore")
         return cross_validate(load_trial_data(data_path), config, seed=seed,
                               n_threads=n_threads, should_stop=should_stop, deadline=deadline,
-                              extension=extension)
+                              extension=extension, keep=keep)
 
 
 def fit_final(data_path: str, config: dict, *, seed: int, n_threads: int = 1,

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from automl.evaluate import CVResult, Fold, StopRule, TrialData, cross_validate, load_trial_data
-from automl.racing import Extension
+from automl.racing import Extension, KeepFoldModels
 
 __all__ = ["HalvingSettings", "PromotionGate", "evaluate_with_subsample", "promotion_gate",
            "run_two_stages", "subsample_folds", "with_subsample"]
@@ -189,14 +189,15 @@ def _row_ratio(data: TrialData) -> float:
 def run_two_stages(data: TrialData, config: dict, *, seed: int, gate: PromotionGate,
                    n_threads: int = 1, should_stop: StopRule | None = None,
                    subsample_stop: StopRule | None = None,
-                   deadline: float | None = None, extension: Extension | None = None) -> CVResult:
+                   deadline: float | None = None, extension: Extension | None = None,
+                   keep: KeepFoldModels | None = None) -> CVResult:
     """Score ``config`` on the subsample folds; if ``gate`` lets it, cross-validate it fully.
 
     The result's ``stage`` tells which evaluation its loss and scores come from, and
     ``subsample_fold_scores`` / ``subsample_score`` keep the subsample scores; ``duration``
     covers both stages. ``subsample_stop`` and ``should_stop`` (racing) are asked after
-    each fold of the subsample and of the full stage respectively; ``extension`` applies to
-    the full stage. A trial that ends in
+    each fold of the subsample and of the full stage respectively; ``extension`` and
+    ``keep`` apply to the full stage. A trial that ends in
     the subsample stage returns that stage's out-of-fold predictions (of models fitted
     on the subsample).
     """
@@ -218,7 +219,7 @@ def run_two_stages(data: TrialData, config: dict, *, seed: int, gate: PromotionG
     hint = float(np.mean(first.fit_times)) * _row_ratio(data)
     full = cross_validate(data, config, seed=seed, n_threads=n_threads,
                           should_stop=should_stop, deadline=deadline, first_fold_time=hint,
-                          extension=extension)
+                          extension=extension, keep=keep)
     return dataclasses.replace(full, subsample_score=first.score,
                                subsample_fold_scores=first.subsample_fold_scores,
                                duration=full.duration + first.duration)
@@ -228,7 +229,8 @@ def evaluate_with_subsample(data_path: str, config: dict, *, seed: int, gate: Pr
                             n_threads: int = 1, should_stop: StopRule | None = None,
                             subsample_stop: StopRule | None = None,
                             deadline: float | None = None,
-                            extension: Extension | None = None) -> CVResult:
+                            extension: Extension | None = None,
+                            keep: KeepFoldModels | None = None) -> CVResult:
     """Worker entry point: load the run's data (cached) and run :func:`run_two_stages`.
 
     Examples
@@ -241,4 +243,4 @@ def evaluate_with_subsample(data_path: str, config: dict, *, seed: int, gate: Pr
         return run_two_stages(load_trial_data(data_path), config, seed=seed, gate=gate,
                               n_threads=n_threads, should_stop=should_stop,
                               subsample_stop=subsample_stop, deadline=deadline,
-                              extension=extension)
+                              extension=extension, keep=keep)

@@ -31,11 +31,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Extension", "RacingRule", "racing_rule", "subsample_stop_rule", "trial_extension",
-           "trial_stop_rule"]
+__all__ = ["Extension", "KeepFoldModels", "RacingRule", "racing_rule", "subsample_stop_rule",
+           "trial_extension", "trial_stop_rule"]
 
 #: Seconds a trial's own fold deadline keeps before the pool kills it at its time limit.
 KILL_MARGIN = 0.1
+#: Largest pickled size (bytes) of the fold models a cut-short trial sends back.
+MAX_KEPT_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -166,12 +168,46 @@ class Extension:
                n_left: int) -> bool:
         """True to go on past the cap, after ``fold_losses`` (one per fold done, taking
         ``fold_seconds``) with ``n_left`` folds to go."""
-        if not fold_losses or n_left <= 0 or not all(math.isfinite(x) for x in fold_losses):
+        if n_left <= 0 or not _competitive(self.rule, fold_losses):
             return False
-        if time.time() + float(np.mean(fold_seconds)) * n_left > self.deadline:
-            return False
-        n = len(fold_losses)
-        return self.rule is None or not self.rule(n - 1, float(np.mean(fold_losses)))
+        return time.time() + float(np.mean(fold_seconds)) * n_left <= self.deadline
+
+
+def _competitive(rule: RacingRule | None, fold_losses: Sequence[float]) -> bool:
+    """True if finite ``fold_losses`` (the first folds of a trial) are not clearly worse
+    than the incumbent's on the same folds (``rule``; None: no incumbent)."""
+    if not fold_losses or not all(math.isfinite(x) for x in fold_losses):
+        return False
+    return rule is None or not rule(len(fold_losses) - 1, float(np.mean(fold_losses)))
+
+
+@dataclass(frozen=True)
+class KeepFoldModels:
+    """Send back the fitted fold models of a trial the deadline cuts short.
+
+    A trial stopped between folds by its time limit ends with status "timeout": its folds
+    count for nothing in the ensemble (no complete out-of-fold predictions) and it has no
+    refit. Yet a slow, strong candidate's first fold models are often the best models the
+    run has (a 32-class booster at a 10 s budget, say); averaged over the rows they
+    predict, they can be blended into the final model with no refit
+    (:func:`automl.bagging.blend_cut_short`). With this policy the worker pickles the
+    fold models of such a trial when it is not clearly worse than the incumbent (``rule``;
+    None: no incumbent yet) and the pickle is at most ``max_bytes`` (a forest grown on
+    many rows is not worth shipping).
+
+    Examples
+    --------
+    >>> keep = KeepFoldModels(RacingRule((0.30, 0.32, 0.31)))
+    >>> keep.wants([0.22]), keep.wants([0.60]), keep.wants([])
+    (True, False, False)
+    """
+
+    rule: RacingRule | None = None
+    max_bytes: int = MAX_KEPT_BYTES
+
+    def wants(self, fold_losses: Sequence[float]) -> bool:
+        """True to keep the models of a trial cut short after ``fold_losses``."""
+        return _competitive(self.rule, fold_losses)
 
 
 # ---------------------------------------------------------------------------------------
@@ -196,6 +232,13 @@ def subsample_stop_rule(state: Any, should_stop: Callable | None) -> Callable | 
     if len(scores) != state.n_folds:
         return None
     return racing_rule({"status": "ok", "fold_scores": scores}, state.loss)
+
+
+def keep_fold_models(state: Any) -> KeepFoldModels | None:
+    """The keeping policy sent with a trial (``settings.keep_cut_short``), or None."""
+    if not state.settings.keep_cut_short:
+        return None
+    return KeepFoldModels(racing_rule(state.best, state.loss))
 
 
 def trial_extension(state: Any, limit: float | None) -> tuple[Extension | None, float | None]:

@@ -36,13 +36,15 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from automl.bagging import blend_cut_short, keep_bag
 from automl.budget import MIN_TRIAL, Budget, allowed_algorithms, full_duration
 from automl.evaluate import (CVResult, SharedTrialData, TrialData, evaluate_config, fit_final,
                              fold_sizes)
 from automl.exceptions import NoSuccessfulTrialError
 from automl.halving import HalvingSettings, evaluate_with_subsample, promotion_gate, with_subsample
 from automl.progress import Progress
-from automl.racing import KILL_MARGIN, subsample_stop_rule, trial_extension, trial_stop_rule
+from automl.racing import (KILL_MARGIN, keep_fold_models, subsample_stop_rule, trial_extension,
+                           trial_stop_rule)
 from automl.refit import (refit_ahead, refit_best, refit_ensemble, selection_seconds, short_error,
                           take_background)
 from automl.seeding import trial_seed
@@ -71,6 +73,9 @@ class SearchSettings:
     ``cap_extension`` > 1 lets a trial that is not clearly worse than the incumbent run
     past ``per_trial_time_limit``, up to that many times it, when its remaining folds fit
     (:class:`automl.racing.Extension`); the estimators set 2 with their default cap.
+    ``keep_cut_short`` has a trial that its time limit stops between folds send back its
+    fold models (:class:`automl.racing.KeepFoldModels`), for a blend into the final model
+    (:func:`automl.bagging.blend_cut_short`); the estimators set it with ``ensemble``.
 
     Examples
     --------
@@ -91,6 +96,7 @@ class SearchSettings:
     racing: bool = False
     racing_after: int = 5
     cap_extension: float = 1.0
+    keep_cut_short: bool = False
     halving: HalvingSettings | None = None
 
 
@@ -185,6 +191,7 @@ class _State:
         self.ahead_task: tuple[int, int] | None = None   # (task id, trial id) running
         self.halving = halving                   # None unless halving applies to this data
         self.rung: list[float] = []              # complete subsample losses seen so far
+        self.bags: dict[int, tuple[float, bytes, np.ndarray]] = {}   # cut-short fold models
 
     def trial_limit(self) -> float | None:
         """Time limit of a trial started now: it must end, and its refit fit, in time."""
@@ -242,14 +249,16 @@ def _submit_evaluation(state: _State, pool: Any, shared: SharedTrialData, config
         own = time.time() + limit - KILL_MARGIN
         deadline = own if deadline is None else min(deadline, own)
     extension, limit = trial_extension(state, limit)
+    keep = keep_fold_models(state)
     if state.halving is None:
         return pool.submit(evaluate_config, shared.path, config, seed=seed, n_threads=1,
                            should_stop=stop, deadline=deadline, extension=extension,
-                           time_limit=limit)
+                           keep=keep, time_limit=limit)
     gate = promotion_gate(state.rung, state.halving.eta)
     return pool.submit(evaluate_with_subsample, shared.path, config, seed=seed, gate=gate,
                        n_threads=1, should_stop=stop, deadline=deadline, extension=extension,
-                       time_limit=limit, subsample_stop=subsample_stop_rule(state, should_stop))
+                       keep=keep, time_limit=limit,
+                       subsample_stop=subsample_stop_rule(state, should_stop))
 
 
 def _submit_trials(state: _State, pool: Any, sampler: Any, shared: SharedTrialData,
@@ -321,6 +330,7 @@ def _record(state: _State, task_result: Any, sampler: Any,
                                   halving=state.halving is not None)
     for callback in callbacks:
         callback.on_trial_end(record, result)
+    keep_bag(state, record, result)
     _remember(state, sampler, record, None if result is None else result.oof)
     progress.trial(f"trial {record['trial_id']} {record['algorithm']} {record['status']} "
                    f"score={record['score']:.5g} in {record['duration']:.1f} s")
@@ -471,7 +481,8 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
             _show(state, progress)
         pipeline, chosen = refit_best(state, pool, shared)
         ensemble, members = refit_ensemble(state, data, pool, shared, chosen, pipeline)
-    progress.finish(_summary(state, chosen, members))
+    ensemble, members, blended = blend_cut_short(state, data, chosen, pipeline, ensemble, members)
+    progress.finish(_summary(state, chosen, members) + blended)
     return SearchResult(state.trials, chosen, pipeline, chosen["trial_id"], state.oof,
                         budget.elapsed(), ensemble, members)
 

@@ -135,12 +135,18 @@ def cut_short_challenger(state: Any, best: dict | None) -> dict | None:
 
     Near the end of a budget a slow but strong candidate (a booster after a few cheap
     linear models, say) may finish only a fold or two; it would be a waste to refit a
-    clearly worse complete trial instead.
+    clearly worse complete trial instead. A trial whose fold models were kept
+    (``state.bags``) is no challenger: the complete trials are refit and its fold models
+    are blended in at the end (:func:`automl.bagging.blend_cut_short`), with no refit of
+    its own (on leaf_flavia at 10 s that blend beat the challenger's refit: 0.15-0.19 vs
+    0.18-0.23 holdout log loss).
     """
     rule = racing_rule(best, state.loss)
     if rule is None:
         return None
+    bagged = getattr(state, "bags", {})
     return next((t for t in _cut_short_trials(state) if t.get("stage") in (None, "full")
+                 and t["trial_id"] not in bagged
                  and rule.clearly_better([state.loss(s) for s in t["fold_scores"]])), None)
 
 

@@ -152,6 +152,8 @@ def test_a_trial_cut_short_is_refit_only_when_clearly_better_on_its_folds():
     trials = [best, close, strong, stronger, cut(4, []), cut(5, [0.99], status="pruned")]
     state = SimpleNamespace(trials=trials, loss=AUC_LOSS)
     assert cut_short_challenger(state, best) is stronger           # the best of the clear ones
+    state.bags = {3: "fold models kept"}                            # blended at the end instead
+    assert cut_short_challenger(state, best) is strong
     state.trials = [best, close]
     assert cut_short_challenger(state, best) is None               # within the margin
     assert cut_short_challenger(state, None) is None               # nothing complete to beat

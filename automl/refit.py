@@ -138,8 +138,8 @@ def cut_short_challenger(state: Any, best: dict | None) -> dict | None:
     clearly worse complete trial instead. A trial whose fold models were kept
     (``state.bags``) is no challenger: the complete trials are refit and its fold models
     are blended in at the end (:func:`automl.bagging.blend_cut_short`), with no refit of
-    its own (on leaf_flavia at 10 s that blend beat the challenger's refit: 0.15-0.19 vs
-    0.18-0.23 holdout log loss).
+    its own (on leaf_flavia, 3 splits: our LightGBM refit on all rows scored 0.18-0.23
+    holdout log loss offline, the blend at 10 s 0.15-0.19).
     """
     rule = racing_rule(best, state.loss)
     if rule is None:

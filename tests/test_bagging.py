@@ -185,6 +185,42 @@ def test_blend_cut_short_turns_a_single_pipeline_into_a_blend_with_the_fold_mode
         assert members == [(0, pytest.approx(0.25 * (1 - w))), (1, pytest.approx(0.75 * (1 - w))), (4, w)]
 
 
+def test_bags_are_blended_best_first_each_against_the_blend_so_far():
+    data = _data()
+    X, y = data.X, data.y
+    prior = _fitted(Prior(), X, y, np.arange(len(y)))
+    base_oof = np.tile(np.bincount(y) / len(y), (len(y), 1))
+    (train0, test0), (train1, test1) = data.folds[:2]
+    lr0, lr1 = _fitted(LogisticRegression(), X, y, train0), _fitted(LogisticRegression(), X, y, train1)
+    nb0 = _fitted(GaussianNB(), X, y, train0)
+    lr_oof, nb_oof = np.full((len(y), 2), np.nan), np.full((len(y), 2), np.nan)
+    lr_oof[test0], lr_oof[test1] = lr0.predict_proba(X.iloc[test0]), lr1.predict_proba(X.iloc[test1])
+    nb_oof[test0] = nb0.predict_proba(X.iloc[test0])
+    import pickle
+    state = SimpleNamespace(bags={}, oof={0: base_oof})
+    for trial_id, models, oof in [(5, [lr0, lr1], lr_oof), (6, [nb0], nb_oof)]:
+        loss = data.metric.loss(data.metric.score(y[test0], oof[test0]))
+        keep_bag(state, {"trial_id": trial_id, "status": "timeout", "loss": loss},
+                 CVResult(loss, -loss, [-loss], oof, 1.0, "timeout", models=pickle.dumps(models)))
+    first, second = sorted(state.bags, key=lambda i: state.bags[i][0])
+    ensemble, members, note = blend_cut_short(state, data, {"trial_id": 0, "status": "ok"}, prior, None, [])
+    # the weights a by-hand replay gives: each bag against the blend so far
+    bags = {5: (lr_oof, [lr0, lr1]), 6: (nb_oof, [nb0])}
+    current, expected, weights = base_oof, prior.predict_proba(X), {0: 1.0}
+    for trial_id in (first, second):
+        oof, models = bags[trial_id]
+        w = blend_weight(data.metric, y, current, oof, None)
+        current = (1 - w) * current + w * oof
+        weights = {i: (1 - w) * x for i, x in weights.items()}
+        weights[trial_id] = w
+        expected = (1 - w) * expected + w * np.mean([m.predict_proba(X) for m in models], axis=0)
+    assert all(weights[i] > 0 for i in (first, second))        # both bags help on these data
+    assert dict(members) == pytest.approx({i: x for i, x in weights.items() if x > 0})
+    assert sum(x for _, x in members) == pytest.approx(1.0)
+    assert np.allclose(ensemble.predict_proba(X), expected)
+    assert note.index(f"trial {first}'s") < note.index(f"trial {second}'s")
+
+
 def test_blend_cut_short_leaves_the_model_alone_without_a_useful_bag():
     data = _data()
     prior = _fitted(Prior(), data.X, data.y, np.arange(len(data.y)))

@@ -37,7 +37,7 @@ from sklearn.pipeline import Pipeline
 from automl._worker_main import load_cloudpickle
 from automl.builder import ColumnInfo, build_pipeline
 from automl.components import EarlyStoppedBooster
-from automl.racing import Extension, KeepFoldModels
+from automl.racing import KILL_MARGIN, Extension, KeepFoldModels
 from automl.scoring import Metric
 from automl.space import Space
 
@@ -118,7 +118,7 @@ class CVResult:
     stage: str = "full"
     subsample_score: float = math.nan
     subsample_fold_scores: list[float] = field(default_factory=list)
-    models: bytes | None = None
+    models: tuple[bytes, ...] | None = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -243,21 +243,31 @@ def _fit_predict_fold(data: TrialData, config: dict, fold: Fold, seed: int,
     return pred, pipeline
 
 
-def _pack_models(models: list[Pipeline], max_bytes: int) -> bytes | None:
-    """The fold models pickled as one list, or None when larger than ``max_bytes`` (the
-    first model alone tells, before the others are pickled) or not picklable."""
+def _pack_models(models: list[Pipeline], max_bytes: int, until: float | None) -> tuple[bytes, ...] | None:
+    """The fold models, each pickled; None when they would take more than ``max_bytes``
+    or end after ``until`` (wall clock: the pool kills the trial soon after), both judged
+    from the first model before the others are pickled, or when they do not pickle."""
     try:
-        if len(pickle.dumps(models[0], protocol=pickle.HIGHEST_PROTOCOL)) * len(models) > max_bytes:
+        tic = time.time()
+        first = pickle.dumps(models[0], protocol=pickle.HIGHEST_PROTOCOL)
+        seconds = time.time() - tic
+        if len(first) * len(models) > max_bytes or \
+                (until is not None and time.time() + 2 * seconds * (len(models) - 1) > until):
             return None
-        packed = pickle.dumps(models, protocol=pickle.HIGHEST_PROTOCOL)
+        packed = (first,) + tuple(pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL) for m in models[1:])
     except Exception:   # a user's component may not pickle: the trial's scores still count
         return None
-    return packed if len(packed) <= max_bytes else None
+    return packed if sum(len(p) for p in packed) <= max_bytes else None
 
 
-def unpack_models(packed: bytes) -> list[Pipeline]:
+def unpack_models(packed: tuple[bytes, ...]) -> list[Pipeline]:
     """The fold pipelines of :attr:`CVResult.models`."""
-    return pickle.loads(packed)
+    return [pickle.loads(part) for part in packed]
+
+
+def _expected_to_finish(deadline: float | None, fit_times: list[float], n_left: int) -> bool:
+    """True if ``n_left`` more folds at the mean fold time end by ``deadline``."""
+    return deadline is None or time.time() + float(np.mean(fit_times)) * n_left <= deadline
 
 
 def _out_of_time(deadline: float | None, fit_times: list[float], first_fold_time: float) -> bool:
@@ -283,13 +293,18 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
     fold is the mean of the folds done, or ``first_fold_time`` (an estimate, e.g. from a
     subsample) before any. With ``keep``, a trial stopped by the deadline after at least
     one fold returns its fold models (``models``) when ``keep.wants`` its fold losses.
+    They are held only while the trial may be cut short: once its remaining folds are
+    expected to end in time they are dropped (memory), and then none are returned.
     """
     start = time.perf_counter()
     shape = (len(data.y), data.n_classes) if data.n_classes else (len(data.y),)
     oof = np.full(shape, np.nan)
     scores: list[float] = []
     fit_times: list[float] = []
-    models: list[Pipeline] = []
+    models: list[Pipeline] | None = [] if keep is not None else None
+    # the pool kills the trial at its (extended) limit, KILL_MARGIN after its deadline
+    kill = None if deadline is None else \
+        max(deadline, extension.deadline if extension is not None else deadline) + KILL_MARGIN
     status, error = "ok", None
     for i, fold in enumerate(data.folds):
         if _out_of_time(deadline, fit_times, first_fold_time):
@@ -301,8 +316,10 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
         tic = time.perf_counter()
         oof[fold[1]], model = _fit_predict_fold(data, config, fold, seed, n_threads)
         fit_times.append(time.perf_counter() - tic)
-        if keep is not None:
+        if models is not None:
             models.append(model)
+            if _expected_to_finish(deadline, fit_times, len(data.folds) - i - 1):
+                models = None
         weight = None if data.sample_weight is None else data.sample_weight[fold[1]]
         scores.append(data.metric.score(data.y[fold[1]], oof[fold[1]], weight))
         mean_loss = data.metric.loss(float(np.mean(scores)))
@@ -311,9 +328,9 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
             break
     score = float(np.mean(scores)) if scores else math.nan
     packed = None
-    if keep is not None and status == "timeout" and models \
+    if keep is not None and models and status == "timeout" \
             and keep.wants([data.metric.loss(x) for x in scores]):
-        packed = _pack_models(models, keep.max_bytes)
+        packed = _pack_models(models, keep.max_bytes, None if kill is None else kill - KILL_MARGIN / 2)
     return CVResult(data.metric.loss(score), score, scores, oof,
                     time.perf_counter() - start, status, error, fit_times, models=packed)
 

@@ -191,7 +191,7 @@ class _State:
         self.ahead_task: tuple[int, int] | None = None   # (task id, trial id) running
         self.halving = halving                   # None unless halving applies to this data
         self.rung: list[float] = []              # complete subsample losses seen so far
-        self.bags: dict[int, tuple[float, bytes, np.ndarray]] = {}   # cut-short fold models
+        self.bags: dict[int, tuple[float, tuple[bytes, ...], np.ndarray]] = {}   # cut-short fold models
 
     def trial_limit(self) -> float | None:
         """Time limit of a trial started now: it must end, and its refit fit, in time."""

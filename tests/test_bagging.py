@@ -113,6 +113,16 @@ def test_no_models_without_the_policy_when_complete_too_large_or_clearly_worse()
     assert complete.status == "ok" and complete.models is None
 
 
+def test_fold_models_are_not_pickled_when_that_would_outlast_the_trial():
+    from automl.evaluate import _pack_models
+
+    models = [Pipeline([("model", GaussianNB().fit([[0.0], [1.0]], [0, 1]))])] * 3
+    assert len(unpack_models(_pack_models(models, 10**6, None))) == 3
+    assert len(unpack_models(_pack_models(models, 10**6, time.time() + 60))) == 3
+    assert _pack_models(models, 10**6, time.time() - 1) is None
+    assert _pack_models(models, 10, None) is None
+
+
 # ---------------------------------------------------------------------------------------
 # the blend
 
@@ -151,6 +161,11 @@ def test_keep_bag_keeps_the_best_cut_short_trials_only():
     assert sorted(state.bags) == [1, 2, 3]
 
 
+def _packed(models) -> tuple[bytes, ...]:
+    import pickle
+    return tuple(pickle.dumps(m) for m in models)
+
+
 def _fitted(model, X, y, rows):
     return Pipeline([("model", model)]).fit(X.iloc[rows], y[rows])
 
@@ -164,10 +179,9 @@ def test_blend_cut_short_turns_a_single_pipeline_into_a_blend_with_the_fold_mode
     bag_oof = np.full((len(y), 2), np.nan)
     for model, (_, test) in zip(folds, data.folds[:2]):
         bag_oof[test] = model.predict_proba(X.iloc[test])
-    import pickle
     state = SimpleNamespace(bags={}, oof={0: base_oof})
     keep_bag(state, {"trial_id": 4, "status": "timeout", "loss": 0.3},
-             CVResult(0.3, -0.3, [-0.3, -0.3], bag_oof, 1.0, "timeout", models=pickle.dumps(folds)))
+             CVResult(0.3, -0.3, [-0.3, -0.3], bag_oof, 1.0, "timeout", models=_packed(folds)))
     chosen = {"trial_id": 0, "status": "ok"}
     ensemble, members, note = blend_cut_short(state, data, chosen, prior, None, [])
     w = blend_weight(data.metric, y, base_oof, bag_oof, None)
@@ -196,12 +210,11 @@ def test_bags_are_blended_best_first_each_against_the_blend_so_far():
     lr_oof, nb_oof = np.full((len(y), 2), np.nan), np.full((len(y), 2), np.nan)
     lr_oof[test0], lr_oof[test1] = lr0.predict_proba(X.iloc[test0]), lr1.predict_proba(X.iloc[test1])
     nb_oof[test0] = nb0.predict_proba(X.iloc[test0])
-    import pickle
     state = SimpleNamespace(bags={}, oof={0: base_oof})
     for trial_id, models, oof in [(5, [lr0, lr1], lr_oof), (6, [nb0], nb_oof)]:
         loss = data.metric.loss(data.metric.score(y[test0], oof[test0]))
         keep_bag(state, {"trial_id": trial_id, "status": "timeout", "loss": loss},
-                 CVResult(loss, -loss, [-loss], oof, 1.0, "timeout", models=pickle.dumps(models)))
+                 CVResult(loss, -loss, [-loss], oof, 1.0, "timeout", models=_packed(models)))
     first, second = sorted(state.bags, key=lambda i: state.bags[i][0])
     ensemble, members, note = blend_cut_short(state, data, {"trial_id": 0, "status": "ok"}, prior, None, [])
     # the weights a by-hand replay gives: each bag against the blend so far

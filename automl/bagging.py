@@ -35,12 +35,14 @@ import numpy as np
 
 from automl.evaluate import CVResult, unpack_models
 
-__all__ = ["BLEND_WEIGHTS", "MAX_BAGS", "blend_cut_short", "blend_weight", "keep_bag"]
+__all__ = ["BLEND_WEIGHTS", "CONFIDENCE", "MAX_BAGS", "RESAMPLES", "blend_cut_short", "blend_weight", "keep_bag"]
 
 #: Cut-short trials whose fold models are kept at a time (the best by partial loss).
 MAX_BAGS = 3
 #: Weights of the bag tried in the blend (0, the final model alone, is the reference).
 BLEND_WEIGHTS = tuple(np.round(np.linspace(0.1, 1.0, 10), 2))
+#: Bootstrap resamples of the rows, the share the blend must win, rows drawn at most.
+RESAMPLES, CONFIDENCE, MAX_RESAMPLED_ROWS = 50, 0.9, 10_000
 
 
 def keep_bag(state: Any, record: dict, result: CVResult | None) -> None:
@@ -57,25 +59,39 @@ def keep_bag(state: Any, record: dict, result: CVResult | None) -> None:
 def blend_weight(metric: Any, y: np.ndarray, base: np.ndarray, bag: np.ndarray,
                  sample_weight: np.ndarray | None) -> float:
     """The weight in :data:`BLEND_WEIGHTS` of ``bag`` in ``(1 - w) * base + w * bag`` that
-    gives the lowest loss on the rows both predict, or 0.0 if none beats ``base`` alone.
+    gives the lowest loss on the rows both predict, or 0.0 if none beats ``base`` alone
+    clearly: in at least :data:`CONFIDENCE` of :data:`RESAMPLES` bootstrap resamples of
+    those rows (at most :data:`MAX_RESAMPLED_ROWS` drawn each time; a fixed seed).
 
     ``base`` and ``bag`` are out-of-fold predictions in the rows of ``y`` (NaN rows: not
-    predicted, left out).
+    predicted, left out). The bootstrap guards against a weight chosen on a fold of a few
+    dozen rows: on wine (133 training rows, 10 s) a one-fold bag won on its 27 rows and,
+    taken alone, lost on the holdout (log loss 0.23 against 0.014).
     """
-    rows = np.isfinite(base.reshape(len(base), -1)).all(axis=1) \
-        & np.isfinite(bag.reshape(len(bag), -1)).all(axis=1)
-    if not rows.any():
+    rows = np.flatnonzero(np.isfinite(base.reshape(len(base), -1)).all(axis=1)
+                          & np.isfinite(bag.reshape(len(bag), -1)).all(axis=1))
+    if len(rows) == 0:
         return 0.0
-    y, base, bag = y[rows], base[rows], bag[rows]
-    weight = None if sample_weight is None else sample_weight[rows]
 
-    def loss(w: float) -> float:
-        value = metric.loss(metric.score(y, (1.0 - w) * base + w * bag, weight))
+    def loss(w: float, index: np.ndarray = rows) -> float:
+        weight = None if sample_weight is None else sample_weight[index]
+        try:
+            value = metric.loss(metric.score(y[index], (1.0 - w) * base[index] + w * bag[index], weight))
+        except ValueError:        # a resample with one class only, say
+            return math.inf
         return value if math.isfinite(value) else math.inf
 
     reference = loss(0.0)
     best_loss, best = min((loss(w), w) for w in BLEND_WEIGHTS)
-    return float(best) if best_loss < reference else 0.0
+    if not best_loss < reference:
+        return 0.0
+    rng = np.random.default_rng(0)
+    size = min(len(rows), MAX_RESAMPLED_ROWS)
+    wins = 0
+    for _ in range(RESAMPLES):
+        index = rows[rng.integers(0, len(rows), size=size)]
+        wins += loss(best, index) < loss(0.0, index)
+    return float(best) if wins >= CONFIDENCE * RESAMPLES else 0.0
 
 
 def _final_oof(state: Any, chosen: dict, members: list[tuple[int, float]]) -> np.ndarray | None:

@@ -129,23 +129,34 @@ def test_fold_models_are_not_pickled_when_that_would_outlast_the_trial():
 
 def test_blend_weight_takes_the_best_weight_on_the_rows_the_bag_predicted():
     metric = get_metric("log_loss", "binary")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    base = np.tile([0.5, 0.5], (400, 1))
+    right = rng.random(400) < 0.85                   # the bag says 0.9 for the true class on
+    p_true = np.where(right, 0.9, 0.1)               # 85 % of the rows, 0.1 on the others
+    bag = np.where(y[:, None] == 1, np.c_[1 - p_true, p_true], np.c_[p_true, 1 - p_true])
+    bag[300:] = np.nan                               # three folds of four predicted
+    w = blend_weight(metric, y, base, bag, None)
+    assert 0.0 < w < 1.0 and w in BLEND_WEIGHTS      # confident mistakes: a mix beats the bag
+    losses = {v: metric.loss(metric.score(y[:300], (1 - v) * base[:300] + v * bag[:300])) for v in BLEND_WEIGHTS}
+    assert losses[w] == min(losses.values())
+    assert blend_weight(metric, y, base, bag[:, ::-1], None) == 0.0     # a bag worse than base
+    # weights move it: with the bag's mistakes weighing nothing, the bag alone is best
+    assert blend_weight(metric, y, base, bag, np.where(right, 1.0, 0.0)) == 1.0
+    assert blend_weight(metric, y, base, np.full((400, 2), np.nan), None) == 0.0
+
+
+def test_a_blend_that_wins_on_a_few_rows_by_luck_is_not_taken():
+    metric = get_metric("log_loss", "binary")
     y = np.array([0, 1, 0, 1, 0, 1])
     base = np.tile([0.5, 0.5], (6, 1))
-    good = np.array([[0.9, 0.1], [0.1, 0.9], [0.8, 0.2], [np.nan, np.nan], [np.nan, np.nan],
-                     [np.nan, np.nan]])
-    assert blend_weight(metric, y, base, good, None) == 1.0
-    bad = good[:, ::-1]
-    assert blend_weight(metric, y, base, bad, None) == 0.0
-    # a confident but sometimes wrong bag: a mix beats both
-    mixed = np.array([[0.95, 0.05], [0.05, 0.95], [0.1, 0.9], [np.nan, np.nan], [np.nan, np.nan],
+    # better on two rows, worse on one: the best weight beats base on these 3 rows, but
+    # not in 90 % of their resamples
+    lucky = np.array([[0.95, 0.05], [0.05, 0.95], [0.1, 0.9], [np.nan, np.nan], [np.nan, np.nan],
                       [np.nan, np.nan]])
-    w = blend_weight(metric, y, base, mixed, None)
-    assert 0.0 < w < 1.0 and w in BLEND_WEIGHTS
-    losses = {v: metric.loss(metric.score(y[:3], (1 - v) * base[:3] + v * mixed[:3])) for v in BLEND_WEIGHTS}
-    assert losses[w] == min(losses.values())
-    # weights move it: the bag's only wrong row weighs nothing, so the bag alone is best
-    assert blend_weight(metric, y, base, mixed, np.array([1.0, 1.0, 0.0, 1, 1, 1])) == 1.0
-    assert blend_weight(metric, y, base, np.full((6, 2), np.nan), None) == 0.0
+    blended = {v: metric.loss(metric.score(y[:3], (1 - v) * base[:3] + v * lucky[:3])) for v in BLEND_WEIGHTS}
+    assert min(blended.values()) < metric.loss(metric.score(y[:3], base[:3]))
+    assert blend_weight(metric, y, base, lucky, None) == 0.0
 
 
 def test_keep_bag_keeps_the_best_cut_short_trials_only():
@@ -199,39 +210,49 @@ def test_blend_cut_short_turns_a_single_pipeline_into_a_blend_with_the_fold_mode
         assert members == [(0, pytest.approx(0.25 * (1 - w))), (1, pytest.approx(0.75 * (1 - w))), (4, w)]
 
 
+def _informed(y: np.ndarray, rows: slice, p: float, wrong_every: int = 0) -> np.ndarray:
+    """OOF predictions giving the true class probability ``p`` on ``rows`` (``1 - p`` on
+    every ``wrong_every``-th of them), NaN elsewhere."""
+    oof = np.full((len(y), 2), np.nan)
+    index = np.arange(len(y))[rows]
+    p_true = np.full(len(index), p)
+    if wrong_every:
+        p_true[::wrong_every] = 1 - p
+    oof[index] = np.where(y[index, None] == 1, np.c_[1 - p_true, p_true], np.c_[p_true, 1 - p_true])
+    return oof
+
+
 def test_bags_are_blended_best_first_each_against_the_blend_so_far():
     data = _data()
     X, y = data.X, data.y
     prior = _fitted(Prior(), X, y, np.arange(len(y)))
     base_oof = np.tile(np.bincount(y) / len(y), (len(y), 1))
-    (train0, test0), (train1, test1) = data.folds[:2]
-    lr0, lr1 = _fitted(LogisticRegression(), X, y, train0), _fitted(LogisticRegression(), X, y, train1)
-    nb0 = _fitted(GaussianNB(), X, y, train0)
-    lr_oof, nb_oof = np.full((len(y), 2), np.nan), np.full((len(y), 2), np.nan)
-    lr_oof[test0], lr_oof[test1] = lr0.predict_proba(X.iloc[test0]), lr1.predict_proba(X.iloc[test1])
-    nb_oof[test0] = nb0.predict_proba(X.iloc[test0])
+    lr0, lr1 = (_fitted(LogisticRegression(), X, y, train) for train, _ in data.folds[:2])
+    nb0 = _fitted(GaussianNB(), X, y, data.folds[0][0])
+    # bag 5 (two folds, the better partial loss) is right at 0.8 on its 200 rows; bag 6
+    # (one fold) at 0.95 on 19 of 20 of its 100 rows, all among bag 5's, and confidently
+    # wrong on the twentieth: bag 5 replaces the prior, then bag 6 blends in with it
+    bags = {5: (_informed(y, slice(0, 200), 0.8), [lr0, lr1], 0.2),
+            6: (_informed(y, slice(0, 100), 0.95, wrong_every=20), [nb0], 0.3)}
     state = SimpleNamespace(bags={}, oof={0: base_oof})
-    for trial_id, models, oof in [(5, [lr0, lr1], lr_oof), (6, [nb0], nb_oof)]:
-        loss = data.metric.loss(data.metric.score(y[test0], oof[test0]))
+    for trial_id, (oof, models, loss) in bags.items():
         keep_bag(state, {"trial_id": trial_id, "status": "timeout", "loss": loss},
                  CVResult(loss, -loss, [-loss], oof, 1.0, "timeout", models=_packed(models)))
-    first, second = sorted(state.bags, key=lambda i: state.bags[i][0])
     ensemble, members, note = blend_cut_short(state, data, {"trial_id": 0, "status": "ok"}, prior, None, [])
     # the weights a by-hand replay gives: each bag against the blend so far
-    bags = {5: (lr_oof, [lr0, lr1]), 6: (nb_oof, [nb0])}
     current, expected, weights = base_oof, prior.predict_proba(X), {0: 1.0}
-    for trial_id in (first, second):
-        oof, models = bags[trial_id]
+    for trial_id in (5, 6):
+        oof, models, _ = bags[trial_id]
         w = blend_weight(data.metric, y, current, oof, None)
         current = (1 - w) * current + w * oof
         weights = {i: (1 - w) * x for i, x in weights.items()}
         weights[trial_id] = w
         expected = (1 - w) * expected + w * np.mean([m.predict_proba(X) for m in models], axis=0)
-    assert all(weights[i] > 0 for i in (first, second))        # both bags help on these data
+    assert weights[6] > 0 and weights[5] > 0            # both blended in
     assert dict(members) == pytest.approx({i: x for i, x in weights.items() if x > 0})
     assert sum(x for _, x in members) == pytest.approx(1.0)
     assert np.allclose(ensemble.predict_proba(X), expected)
-    assert note.index(f"trial {first}'s") < note.index(f"trial {second}'s")
+    assert note.index("trial 5's 2 fold") < note.index("trial 6's 1 fold")
 
 
 def test_blend_cut_short_leaves_the_model_alone_without_a_useful_bag():
@@ -252,41 +273,53 @@ def test_blend_cut_short_leaves_the_model_alone_without_a_useful_bag():
 # in a search
 
 
-class SlowLR(LogisticRegression):
-    """Logistic regression whose fit takes 0.4 s more."""
-
-    def fit(self, X, y, sample_weight=None):
-        time.sleep(0.4)
-        return super().fit(X, y, sample_weight)
-
-
 def test_a_search_blends_the_fold_models_of_a_slow_trial_its_cap_cut_short(warm_pool):
-    # on these data naive Bayes' 3 fold log losses are 0.55, 0.66, 0.52; the slow logistic
-    # regression's first fold, 0.57, is neither clearly worse (its models are kept) nor
-    # clearly better (it is not refit instead), and half of each beats naive Bayes alone
-    space = Space({"model": Choice({"nb": Component(GaussianNB, {"var_smoothing": Float(1e-10, 1e-8, log=True)}),
-                                    "slow": Component(SlowLR, {"C": Float(0.5, 2.0)})})})
-    X, y = make_classification(n_samples=300, n_features=5, n_informative=3, n_redundant=0, random_state=0)
-    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
-    data = TrialData(X, y, make_folds(y, "binary", 3, 0), space, describe_columns(X), "binary",
-                     get_metric("log_loss", "binary"), 2)
-    nb, slow = {"model": {"nb": {"var_smoothing": 1e-9}}}, {"model": {"slow": {"C": 1.0}}}
+    # the slow naive Bayes stops after one fold (0.4 s of a 0.7 s cap); far better than
+    # the prior on that fold, it is no refit challenger (its fold model was kept) but is
+    # blended into the prior's final model
+    data = _data()
+    prior = {"model": {"prior": {"var_smoothing": 1e-9}}}
 
     def search(keep: bool):
         settings = SearchSettings(time_budget=None, n_trials=3, n_jobs=1, per_trial_time_limit=0.7,
                                   run_seed=0, keep_cut_short=keep)
-        return run_search(data, RandomSampler(space, seed=0, startup_configs=[nb, slow, nb]), settings,
-                          pool_factory=warm_pool)
+        return run_search(data, RandomSampler(SPACE, seed=0, startup_configs=[prior, SLOW, prior]),
+                          settings, pool_factory=warm_pool)
 
     result = search(keep=True)
     cut = next(t for t in result.trials if t["algorithm"] == "slow")
     assert cut["status"] == "timeout" and len(cut["fold_scores"]) == 1
-    assert result.best["algorithm"] == "nb"
+    assert result.best["algorithm"] == "prior" and result.ensemble is not None
     weights = dict(result.ensemble_members)
-    assert result.ensemble is not None and 0 < weights[cut["trial_id"]] < 1
-    assert weights[result.best["trial_id"]] == pytest.approx(1 - weights[cut["trial_id"]])
-    assert len(result.ensemble.estimators_) == 2         # naive Bayes refit, the slow fold model
-    proba = result.ensemble.predict_proba(X)
-    assert proba.shape == (len(y), 2) and np.allclose(proba.sum(axis=1), 1.0)
-    plain = search(keep=False)                           # the same search without the setting
-    assert plain.ensemble is None and plain.best["algorithm"] == "nb"
+    assert weights[cut["trial_id"]] > 0.5 and sum(weights.values()) == pytest.approx(1.0)
+    proba = result.ensemble.predict_proba(data.X)
+    assert proba.shape == (len(data.y), 2) and np.allclose(proba.sum(axis=1), 1.0)
+    loss = data.metric.loss
+    assert loss(data.metric.score(data.y, proba)) < loss(data.metric.score(data.y, result.pipeline.predict_proba(data.X)))
+    plain = search(keep=False)     # without the setting: the slow trial is the refit challenger
+    assert plain.ensemble is None and plain.best["algorithm"] == "slow"
+
+
+def test_a_regression_bag_is_blended_into_a_regressor():
+    from sklearn.datasets import make_regression
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import Ridge
+
+    from automl.ensemble import WeightedEnsembleRegressor
+
+    X, y = make_regression(n_samples=200, n_features=4, noise=5.0, random_state=0)
+    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(4)])
+    data = TrialData(X, y, make_folds(y, "regression", 4, 0), SPACE, describe_columns(X), "regression",
+                     get_metric("rmse", "regression"), 0)
+    mean = Pipeline([("model", DummyRegressor())]).fit(X, y)
+    train, test = data.folds[0]
+    ridge = Pipeline([("model", Ridge())]).fit(X.iloc[train], y[train])
+    bag_oof = np.full(len(y), np.nan)
+    bag_oof[test] = ridge.predict(X.iloc[test])
+    state = SimpleNamespace(bags={}, oof={0: np.full(len(y), y.mean())})
+    keep_bag(state, {"trial_id": 1, "status": "timeout", "loss": 5.0},
+             CVResult(5.0, -5.0, [-5.0], bag_oof, 1.0, "timeout", models=_packed([ridge])))
+    ensemble, members, _ = blend_cut_short(state, data, {"trial_id": 0, "status": "ok"}, mean, None, [])
+    w = dict(members)[1]
+    assert isinstance(ensemble, WeightedEnsembleRegressor) and w > 0.5   # ridge is far better
+    assert np.allclose(ensemble.predict(X), (1 - w) * mean.predict(X) + w * ridge.predict(X))

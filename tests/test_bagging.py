@@ -64,6 +64,7 @@ def _data(n: int = 300, k: int = 2) -> TrialData:
 
 
 SLOW = {"model": {"slow": {"nap": 0.4}}}
+NO_DEADLINE = SimpleNamespace(deadline=float("inf"))
 
 
 def _prior_slow_prior() -> list[dict]:
@@ -138,7 +139,8 @@ def test_blend_weight_takes_the_best_weight_on_the_rows_the_bag_predicted():
     bag[300:] = np.nan                               # three folds of four predicted
     w = blend_weight(metric, y, base, bag, None)
     assert 0.0 < w < 1.0 and w in BLEND_WEIGHTS      # confident mistakes: a mix beats the bag
-    losses = {v: metric.loss(metric.score(y[:300], (1 - v) * base[:300] + v * bag[:300])) for v in BLEND_WEIGHTS}
+    losses = {v: metric.loss(metric.score(y[:300], (1 - v) * base[:300] + v * bag[:300]))
+              for v in BLEND_WEIGHTS}
     assert losses[w] == min(losses.values())
     assert blend_weight(metric, y, base, bag[:, ::-1], None) == 0.0     # a bag worse than base
     # weights move it: with the bag's mistakes weighing nothing, the bag alone is best
@@ -190,7 +192,7 @@ def test_blend_cut_short_turns_a_single_pipeline_into_a_blend_with_the_fold_mode
     bag_oof = np.full((len(y), 2), np.nan)
     for model, (_, test) in zip(folds, data.folds[:2]):
         bag_oof[test] = model.predict_proba(X.iloc[test])
-    state = SimpleNamespace(bags={}, oof={0: base_oof})
+    state = SimpleNamespace(bags={}, budget=NO_DEADLINE, oof={0: base_oof})
     keep_bag(state, {"trial_id": 4, "status": "timeout", "loss": 0.3},
              CVResult(0.3, -0.3, [-0.3, -0.3], bag_oof, 1.0, "timeout", models=_packed(folds)))
     chosen = {"trial_id": 0, "status": "ok"}
@@ -234,7 +236,7 @@ def test_bags_are_blended_best_first_each_against_the_blend_so_far():
     # wrong on the twentieth: bag 5 replaces the prior, then bag 6 blends in with it
     bags = {5: (_informed(y, slice(0, 200), 0.8), [lr0, lr1], 0.2),
             6: (_informed(y, slice(0, 100), 0.95, wrong_every=20), [nb0], 0.3)}
-    state = SimpleNamespace(bags={}, oof={0: base_oof})
+    state = SimpleNamespace(bags={}, budget=NO_DEADLINE, oof={0: base_oof})
     for trial_id, (oof, models, loss) in bags.items():
         keep_bag(state, {"trial_id": trial_id, "status": "timeout", "loss": loss},
                  CVResult(loss, -loss, [-loss], oof, 1.0, "timeout", models=_packed(models)))
@@ -258,15 +260,18 @@ def test_bags_are_blended_best_first_each_against_the_blend_so_far():
 def test_blend_cut_short_leaves_the_model_alone_without_a_useful_bag():
     data = _data()
     prior = _fitted(Prior(), data.X, data.y, np.arange(len(data.y)))
-    state = SimpleNamespace(bags={}, oof={0: np.tile([0.5, 0.5], (len(data.y), 1))})
+    state = SimpleNamespace(bags={}, budget=NO_DEADLINE, oof={0: np.tile([0.5, 0.5], (len(data.y), 1))})
     chosen = {"trial_id": 0, "status": "ok"}
     assert blend_cut_short(state, data, chosen, prior, None, []) == (None, [], "")
     wrong = np.eye(2)[1 - data.y] * 0.98 + 0.01
     state.bags[3] = (0.9, b"never unpickled", wrong)
     assert blend_cut_short(state, data, chosen, prior, None, []) == (None, [], "")
-    state.bags[3] = (0.1, b"never unpickled", np.eye(2)[data.y] * 0.98 + 0.01)
+    state.bags[3] = (0.1, _packed([prior]), np.eye(2)[data.y] * 0.98 + 0.01)
     cut_short = {"trial_id": 2, "status": "timeout"}     # no complete OOF to compare with
     assert blend_cut_short(state, data, cut_short, prior, None, []) == (None, [], "")
+    assert blend_cut_short(state, data, chosen, prior, None, [])[0] is not None   # a useful bag
+    state.budget = SimpleNamespace(deadline=time.monotonic())                     # no time left
+    assert blend_cut_short(state, data, chosen, prior, None, []) == (None, [], "")
 
 
 # ---------------------------------------------------------------------------------------
@@ -295,7 +300,8 @@ def test_a_search_blends_the_fold_models_of_a_slow_trial_its_cap_cut_short(warm_
     proba = result.ensemble.predict_proba(data.X)
     assert proba.shape == (len(data.y), 2) and np.allclose(proba.sum(axis=1), 1.0)
     loss = data.metric.loss
-    assert loss(data.metric.score(data.y, proba)) < loss(data.metric.score(data.y, result.pipeline.predict_proba(data.X)))
+    single = result.pipeline.predict_proba(data.X)
+    assert loss(data.metric.score(data.y, proba)) < loss(data.metric.score(data.y, single))
     plain = search(keep=False)     # without the setting: the slow trial is the refit challenger
     assert plain.ensemble is None and plain.best["algorithm"] == "slow"
 
@@ -316,10 +322,38 @@ def test_a_regression_bag_is_blended_into_a_regressor():
     ridge = Pipeline([("model", Ridge())]).fit(X.iloc[train], y[train])
     bag_oof = np.full(len(y), np.nan)
     bag_oof[test] = ridge.predict(X.iloc[test])
-    state = SimpleNamespace(bags={}, oof={0: np.full(len(y), y.mean())})
+    state = SimpleNamespace(bags={}, budget=NO_DEADLINE, oof={0: np.full(len(y), y.mean())})
     keep_bag(state, {"trial_id": 1, "status": "timeout", "loss": 5.0},
              CVResult(5.0, -5.0, [-5.0], bag_oof, 1.0, "timeout", models=_packed([ridge])))
     ensemble, members, _ = blend_cut_short(state, data, {"trial_id": 0, "status": "ok"}, mean, None, [])
     w = dict(members)[1]
     assert isinstance(ensemble, WeightedEnsembleRegressor) and w > 0.5   # ridge is far better
     assert np.allclose(ensemble.predict(X), (1 - w) * mean.predict(X) + w * ridge.predict(X))
+
+
+def test_a_blended_model_exports_as_source_that_refits_every_member():
+    from sklearn.base import clone
+    from sklearn.dummy import DummyClassifier
+
+    from automl.export import _module_body, pipeline_source
+
+    data = _data()
+    X, y = data.X, data.y
+    prior = _fitted(DummyClassifier(strategy="prior"), X, y, np.arange(len(y)))
+    folds = [_fitted(LogisticRegression(C=0.5), X, y, train) for train, _ in data.folds[:2]]
+    oof = np.full((len(y), 2), np.nan)
+    for model, (_, test) in zip(folds, data.folds[:2]):
+        oof[test] = model.predict_proba(X.iloc[test])
+    state = SimpleNamespace(bags={}, budget=NO_DEADLINE, oof={0: np.tile(np.bincount(y) / len(y), (len(y), 1))})
+    keep_bag(state, {"trial_id": 1, "status": "timeout", "loss": 0.3},
+             CVResult(0.3, 0.3, [0.3, 0.3], oof, 1.0, "timeout", models=_packed(folds)))
+    ensemble, _, _ = blend_cut_short(state, data, {"trial_id": 0, "status": "ok"}, prior, None, [])
+    assert ensemble is not None
+    imports, expression, inline = pipeline_source(clone(ensemble))
+    namespace: dict = {}
+    exec("\n".join(["from __future__ import annotations", *imports]) + "\n"
+         + "\n".join(_module_body(name) for name in inline) + f"\nobj = {expression}", namespace)
+    rebuilt = namespace["obj"].fit(X, y)      # each fold model becomes a refit of its config
+    assert len(rebuilt.estimators_) == len(ensemble.estimators_)
+    assert np.allclose(rebuilt.weights_, ensemble.weights_)
+    assert rebuilt.predict_proba(X).shape == (len(y), 2)

@@ -31,7 +31,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from amlbench.data import load_frame, load_manifest, stratified_split  # noqa: E402
+from amlbench.data import load_manifest, load_split  # noqa: E402
 from amlbench.scoring import HIGHER_IS_BETTER, score  # noqa: E402
 
 
@@ -39,11 +39,7 @@ def paired_run(name: str, split: int, budget: float) -> dict:
     """Search once; holdout score of the model used by ``predict_proba`` and of the single best."""
     from automl import AutoClassifier
 
-    ds = load_manifest()[name]
-    X, y = load_frame(ds)
-    for column in ds.categorical:
-        X[column] = X[column].astype(str).where(X[column].notna())
-    train, test = stratified_split(y.to_numpy(), split)
+    ds, X, y, train, test = load_split(name, split)
     classes = sorted(set(y))
     tic = time.perf_counter()
     model = AutoClassifier(time_budget=budget, metric=ds.metric, n_jobs=2, random_state=split,

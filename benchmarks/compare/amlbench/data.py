@@ -85,6 +85,18 @@ def load_frame(ds: Dataset) -> tuple[pd.DataFrame, pd.Series]:
     return df, y
 
 
+def load_split(name: str, split: int) -> tuple[Dataset, pd.DataFrame, pd.Series, np.ndarray, np.ndarray]:
+    """A manifest dataset with its categorical columns as strings (missing values kept),
+    and the train / test rows of ``split``: what the in-process checks and probes fit on
+    (the harness's jobs get the same rows through their CSV files)."""
+    ds = load_manifest()[name]
+    X, y = load_frame(ds)
+    for column in ds.categorical:
+        X[column] = X[column].astype(str).where(X[column].notna())
+    train, test = stratified_split(y.to_numpy(), split)
+    return ds, X, y, train, test
+
+
 def stratified_split(
     y: np.ndarray, split: int, test_fraction: float = TEST_FRACTION
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -17,17 +17,13 @@ import numpy as np  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
-from amlbench.data import load_frame, load_manifest, stratified_split  # noqa: E402
+from amlbench.data import load_split  # noqa: E402
 from amlbench.scoring import score  # noqa: E402
 from automl import AutoClassifier  # noqa: E402
 from automl.components import EarlyStoppedBooster  # noqa: E402
 
 name, budget, split = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
-ds = load_manifest()[name]
-X, y = load_frame(ds)
-for column in ds.categorical:
-    X[column] = X[column].astype(str).where(X[column].notna())
-tr, te = stratified_split(y.to_numpy(), split)
+ds, X, y, tr, te = load_split(name, split)
 classes = sorted(set(y))
 model = AutoClassifier(time_budget=budget, metric=ds.metric, n_jobs=2, random_state=0)
 model.fit(X.iloc[tr], y.iloc[tr])

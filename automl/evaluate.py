@@ -37,7 +37,7 @@ from sklearn.pipeline import Pipeline
 from automl._worker_main import load_cloudpickle
 from automl.builder import ColumnInfo, build_pipeline
 from automl.components import EarlyStoppedBooster
-from automl.racing import KILL_MARGIN, Extension, KeepFoldModels
+from automl.racing import KILL_MARGIN, Extension, KeepFoldModels, folds_end_by
 from automl.scoring import Metric
 from automl.space import Space
 
@@ -265,17 +265,9 @@ def unpack_models(packed: tuple[bytes, ...]) -> list[Pipeline]:
     return [pickle.loads(part) for part in packed]
 
 
-def _expected_to_finish(deadline: float | None, fit_times: list[float], n_left: int) -> bool:
-    """True if ``n_left`` more folds at the mean fold time end by ``deadline``."""
-    return deadline is None or time.time() + float(np.mean(fit_times)) * n_left <= deadline
-
-
 def _out_of_time(deadline: float | None, fit_times: list[float], first_fold_time: float) -> bool:
     """True if the next fold would end after ``deadline`` (wall clock, ``time.time()``)."""
-    if deadline is None:
-        return False
-    expected = float(np.mean(fit_times)) if fit_times else first_fold_time
-    return time.time() + expected > deadline
+    return not folds_end_by(deadline, fit_times, 1, first_fold_time)
 
 
 def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int = 1,
@@ -318,7 +310,7 @@ def cross_validate(data: TrialData, config: dict, *, seed: int, n_threads: int =
         fit_times.append(time.perf_counter() - tic)
         if models is not None:
             models.append(model)
-            if _expected_to_finish(deadline, fit_times, len(data.folds) - i - 1):
+            if folds_end_by(deadline, fit_times, len(data.folds) - i - 1):
                 models = None
         weight = None if data.sample_weight is None else data.sample_weight[fold[1]]
         scores.append(data.metric.score(data.y[fold[1]], oof[fold[1]], weight))

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Extension", "KeepFoldModels", "RacingRule", "racing_rule", "subsample_stop_rule",
-           "trial_extension", "trial_stop_rule"]
+__all__ = ["Extension", "KeepFoldModels", "RacingRule", "folds_end_by", "racing_rule",
+           "subsample_stop_rule", "trial_extension", "trial_stop_rule"]
 
 #: Seconds a trial's own fold deadline keeps before the pool kills it at its time limit.
 KILL_MARGIN = 0.1
@@ -170,7 +170,18 @@ class Extension:
         ``fold_seconds``) with ``n_left`` folds to go."""
         if n_left <= 0 or not _competitive(self.rule, fold_losses):
             return False
-        return time.time() + float(np.mean(fold_seconds)) * n_left <= self.deadline
+        return folds_end_by(self.deadline, fold_seconds, n_left)
+
+
+def folds_end_by(deadline: float | None, fold_seconds: Sequence[float], n: int,
+                 first_fold_time: float = 0.0) -> bool:
+    """True if ``n`` more folds, each taking the mean of ``fold_seconds`` (the folds done;
+    ``first_fold_time`` before any), end by ``deadline`` (wall clock, ``time.time()``;
+    None: no deadline)."""
+    if deadline is None:
+        return True
+    per_fold = float(np.mean(fold_seconds)) if len(fold_seconds) else first_fold_time
+    return time.time() + per_fold * n <= deadline
 
 
 def _competitive(rule: RacingRule | None, fold_losses: Sequence[float]) -> bool:

@@ -144,9 +144,8 @@ def cut_short_challenger(state: Any, best: dict | None) -> dict | None:
     rule = racing_rule(best, state.loss)
     if rule is None:
         return None
-    bagged = getattr(state, "bags", {})
     return next((t for t in _cut_short_trials(state) if t.get("stage") in (None, "full")
-                 and t["trial_id"] not in bagged
+                 and t["trial_id"] not in state.bags
                  and rule.clearly_better([state.loss(s) for s in t["fold_scores"]])), None)
 
 

@@ -150,7 +150,7 @@ def test_a_trial_cut_short_is_refit_only_when_clearly_better_on_its_folds():
 
     close, strong, stronger = cut(1, [0.83]), cut(2, [0.91, 0.92]), cut(3, [0.95])
     trials = [best, close, strong, stronger, cut(4, []), cut(5, [0.99], status="pruned")]
-    state = SimpleNamespace(trials=trials, loss=AUC_LOSS)
+    state = SimpleNamespace(trials=trials, loss=AUC_LOSS, bags={})
     assert cut_short_challenger(state, best) is stronger           # the best of the clear ones
     state.bags = {3: "fold models kept"}                            # blended at the end instead
     assert cut_short_challenger(state, best) is strong

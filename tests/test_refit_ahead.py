@@ -51,7 +51,7 @@ def _state(budget: Budget, trials: list[dict], cap: float | None = 2.5) -> Simpl
     for trial in sorted(trials, key=lambda t: -t["loss"]):   # the incumbents in turn
         budget.note_best(trial)
     return SimpleNamespace(budget=budget, trials=trials, best=best, ahead={}, ahead_task=None, n_folds=5,
-                           safety_task=None, safety=None, loss=lambda s: -s,
+                           safety_task=None, safety=None, loss=lambda s: -s, bags={},
                            settings=SimpleNamespace(per_trial_time_limit=cap, ensemble_size=0))
 
 

@@ -242,11 +242,14 @@ def _drive_replay(args: dict) -> dict:
             "c_events": [e for e in events(root / "c")]}
 
 
-def run_driver(command: str, args: dict, timeout: float) -> dict:
+def run_driver(command: str, args: dict, timeout: float, scratch: Path) -> dict:
+    """Run this file as the driver; its temporary files go to ``scratch`` (a SIGKILLed fit
+    cannot remove its shared-data folder, which would otherwise pile up in /tmp)."""
     root = str(THIS.parents[1])
     path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    scratch.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONPATH=path)
+               PYTHONPATH=path, TMPDIR=str(scratch))
     done = subprocess.run([sys.executable, str(THIS), command, json.dumps(args)],
                           capture_output=True, text=True, timeout=timeout, env=env, cwd=root)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -282,7 +285,8 @@ def check_kills(report: dict, n_trials: int) -> None:
 def test_sigkill_at_random_points_keeps_every_trial_and_reaches_the_target(tmp_path):
     storage = tmp_path / "run"
     report = run_driver("kills", {"storage": str(storage), "n_trials": 40, "workers": False,
-                                  "seed": 11, "n_time": 8, "max_delay": 0.2}, timeout=300)
+                                  "seed": 11, "n_time": 8, "max_delay": 0.2}, timeout=300,
+                        scratch=tmp_path / "tmp")
     check_kills(report, 40)
     lines = [e for e in events(storage) if e["event"] == "finished"]
     assert len(lines) == len({e["trial_id"] for e in lines})  # no record duplicated
@@ -297,7 +301,8 @@ def test_sigkill_at_random_points_keeps_every_trial_and_reaches_the_target(tmp_p
 def test_sigkill_with_worker_processes_leaves_no_orphans(tmp_path):
     storage = tmp_path / "run"
     report = run_driver("kills", {"storage": str(storage), "n_trials": 40, "workers": True,
-                                  "seed": 5, "n_time": 6, "max_delay": 0.5}, timeout=900)
+                                  "seed": 5, "n_time": 6, "max_delay": 0.5}, timeout=900,
+                        scratch=tmp_path / "tmp")
     check_kills(report, 40)
 
 
@@ -319,12 +324,14 @@ def check_replay(report: dict) -> None:
 
 
 def test_same_seed_same_leaderboard_and_15_kill_15_replays_30(tmp_path):
-    check_replay(run_driver("replay", {"root": str(tmp_path), "workers": False}, timeout=400))
+    check_replay(run_driver("replay", {"root": str(tmp_path), "workers": False}, timeout=400,
+                            scratch=tmp_path / "tmp"))
 
 
 @pytest.mark.slow
 def test_replay_with_worker_processes(tmp_path):
-    check_replay(run_driver("replay", {"root": str(tmp_path), "workers": True}, timeout=900))
+    check_replay(run_driver("replay", {"root": str(tmp_path), "workers": True}, timeout=900,
+                            scratch=tmp_path / "tmp"))
 
 
 # ---------------------------------------------------------------------------------------

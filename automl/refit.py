@@ -292,9 +292,15 @@ def _ensemble_loss(metric: Any) -> Any:
     return loss
 
 
-def _plan_ensemble(state: Any, data: TrialData, pool: Any) -> list[tuple[dict, float]]:
+def _plan_ensemble(state: Any, data: TrialData, pool: Any,
+                   fitted: Any = frozenset()) -> list[tuple[dict, float]]:
     """Members (record, weight) of an ensemble that beats the best single trial, or [].
 
+    The candidates are the trials that can be in the final model: fitted on all rows
+    already (``fitted``: trial ids) or with a refit expected to end in the time the
+    selection leaves. A member that cannot be refit used to cost the whole ensemble (on
+    cells at 30 s, a random forest whose refit needed 5.1 s of the 3.4 s left: the
+    best single pipeline was kept, holdout ROC AUC 0.922 where the ensemble gave 0.928).
     The selection runs in a worker, limited to the time left: on many rows it takes
     seconds, and the budget is a promise.
     """
@@ -302,8 +308,12 @@ def _plan_ensemble(state: Any, data: TrialData, pool: Any) -> list[tuple[dict, f
 
     if state.settings.ensemble_size < 2 or len(state.oof) < 2:
         return []
-    ids = select_candidates(state.trials, state.settings.ensemble_size, state.oof)
-    left = state.budget.left()
+    budget, left = state.budget, state.budget.left()
+    after = left - selection_seconds(data.metric, state.settings.ensemble_size, len(data.y),
+                                     data.n_classes)
+    feasible = [t for t in state.trials if t["trial_id"] in fitted
+                or budget.refit_estimate(t, single=True) <= after]
+    ids = select_candidates(feasible, state.settings.ensemble_size, state.oof)
     if len(ids) < 2 or left < MIN_TRIAL:
         return []
     task = pool.submit(choose_ensemble, [state.oof[i] for i in ids], data.y,
@@ -316,7 +326,28 @@ def _plan_ensemble(state: Any, data: TrialData, pool: Any) -> list[tuple[dict, f
     choice = done.value
     by_id = {t["trial_id"]: t for t in state.trials}
     members = [(by_id[i], float(w)) for i, w in zip(ids, choice.weights) if w > 0]
+    members = _refits_in_time(state, members, fitted)
     return members if len(members) > 1 else []
+
+
+def _refits_in_time(state: Any, members: list[tuple[dict, float]],
+                    fitted: Any) -> list[tuple[dict, float]]:
+    """``members`` without the costliest refits until the rest, shared by ``n_jobs``
+    workers, are expected to end in the time left (weights renormalised)."""
+    budget, workers = state.budget, max(int(state.settings.n_jobs), 1)
+    left = budget.left()
+    if not math.isfinite(left):
+        return members
+    members = list(members)
+    while len(members) > 1:
+        costs = {r["trial_id"]: budget.refit_estimate(r, single=True)
+                 for r, _ in members if r["trial_id"] not in fitted}
+        if sum(costs.values()) <= workers * left and max(costs.values(), default=0.0) <= left:
+            break
+        costliest = max(costs, key=costs.get)
+        members = [(r, w) for r, w in members if r["trial_id"] != costliest]
+    total = sum(w for _, w in members)
+    return [(r, w / total) for r, w in members]
 
 
 def refit_ensemble(state: Any, data: TrialData, pool: Any, shared: SharedTrialData,
@@ -326,11 +357,11 @@ def refit_ensemble(state: Any, data: TrialData, pool: Any, shared: SharedTrialDa
 
     if chosen["status"] != "ok":     # a cut-short challenger: the OOF candidates are all worse
         return None, []
-    members = _plan_ensemble(state, data, pool)
-    if not members:
-        return None, []
     fitted = {i: p for i, p in state.ahead.items() if p is not None}
     fitted[chosen["trial_id"]] = pipeline
+    members = _plan_ensemble(state, data, pool, fitted.keys())
+    if not members:
+        return None, []
     tasks = {}
     for record, _ in members:
         if record["trial_id"] in fitted:

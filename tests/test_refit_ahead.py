@@ -248,3 +248,89 @@ def test_the_ensemble_selections_time_is_held_back_to_the_end():
     assert selection_seconds(auc, 20, 7500, 2) == pytest.approx(7.5 * selection_seconds(auc, 20, 1000, 2))
     assert selection_seconds(auc, 20, 7500, 2) > 5 * selection_seconds(get_metric("log_loss", "binary"),
                                                                       20, 7500, 2)
+
+
+# ---------------------------------------------------------------------------------------
+# the ensemble's members are trials that can be refit in time
+
+
+class _RunningPool(_Pool):
+    """Runs the ensemble selection for real; a refit returns a fitted model of the data."""
+
+    def __init__(self, X, y) -> None:
+        super().__init__()
+        self.X, self.y = X, y
+
+    def submit(self, fn, *args, time_limit=None, **kwargs) -> int:
+        from sklearn.linear_model import LogisticRegression
+
+        task_id = 100 + len(self.submitted)
+        if fn.__name__ == "choose_ensemble":
+            value = fn(*args, **kwargs)
+            self.submitted.append((task_id, None, time_limit))
+        else:
+            value = LogisticRegression().fit(self.X, self.y)
+            self.submitted.append((task_id, args[1], time_limit))
+        self._queue.append(TaskResult(task_id, "ok", value, None, 0.01))
+        return task_id
+
+
+def _complementary_oof(y, n_members: int, seed: int = 0) -> list:
+    """Members each right on its own third of the rows, vague elsewhere: any two beat one."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n_members):
+        p = np.full(len(y), 0.5) + rng.normal(scale=0.02, size=len(y))
+        rows = np.arange(len(y)) % n_members == i
+        p[rows] = np.where(y[rows] == 1, 0.9, 0.1)
+        out.append(np.column_stack([1 - p, p]))
+    return out
+
+
+@pytest.mark.parametrize("slow_refit", [9.0, 0.4])
+def test_a_member_that_cannot_be_refit_in_time_leaves_the_ensemble_not_the_ensemble(slow_refit):
+    import numpy as np
+
+    from automl.refit import refit_ensemble
+    from automl.scoring import get_metric
+
+    y = np.arange(300) % 2
+    X = np.column_stack([y + np.random.default_rng(1).normal(size=300)])
+    trials = [_trial(0, 0.40, duration=1.0), _trial(1, 0.41, duration=1.0),
+              _trial(2, 0.42, duration=slow_refit * 5 / 1.25 / 1.5)]    # its refit: ~slow_refit s
+    budget = Budget(6.0, 5, 1.25)
+    state = _state(budget, trials)
+    state.settings = SimpleNamespace(ensemble_size=10, n_jobs=2, run_seed=0)
+    state.oof = dict(enumerate(_complementary_oof(y, 3)))
+    data = SimpleNamespace(y=y, metric=get_metric("log_loss", "binary"), sample_weight=None,
+                           n_classes=2)
+    from sklearn.linear_model import LogisticRegression
+
+    pool = _RunningPool(X, y)
+    ensemble, members = refit_ensemble(state, data, pool, SHARED, trials[0],
+                                       LogisticRegression().fit(X, y))
+    assert ensemble is not None, "the ensemble was dropped"
+    ids = [i for i, _ in members]
+    assert 0 in ids and 1 in ids
+    assert (2 in ids) == (slow_refit < 1.0)       # in it only if its refit fits the 6 s
+    assert sum(w for _, w in members) == pytest.approx(1.0)
+    assert ensemble.predict_proba(X[:3]).shape == (3, 2)
+
+
+def test_members_whose_refits_together_outlast_the_time_left_are_dropped_costliest_first():
+    from automl.refit import _refits_in_time
+
+    budget = Budget(5.0, 5, 1.25)
+    state = SimpleNamespace(budget=budget, settings=SimpleNamespace(n_jobs=2))
+    trials = [_trial(i, 0.4, duration=d) for i, d in enumerate([9.0, 8.0, 7.0, 6.0, 1.0])]
+    cost = [budget.refit_estimate(t, single=True) for t in trials]
+    assert max(cost) < budget.left() < sum(cost[1:]) / 2      # each fits; together they do not
+    members = _refits_in_time(state, [(t, 0.2) for t in trials], fitted={0})
+    kept = [r["trial_id"] for r, _ in members]
+    assert kept == [0, 2, 3, 4]             # trial 0 is fitted already: free; 1 costs most
+    assert sum(cost[2:]) / 2 <= budget.left()
+    assert [w for _, w in members] == pytest.approx([0.25] * 4)
+    pair = [(trials[0], 0.5), (trials[4], 0.5)]
+    assert _refits_in_time(state, pair, fitted=set()) == pair

@@ -48,6 +48,7 @@ __all__ = [
     "choose_ensemble",
     "ensemble_selection",
     "select_candidates",
+    "temper",
 ]
 
 LossFn = Callable[..., float]
@@ -489,6 +490,22 @@ def select_candidates(trials: Sequence[Mapping[str, Any]], k: int, predictions: 
 # the ensemble as one estimator (self-contained: numpy and scikit-learn only)
 
 
+def temper(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities (rows summing to 1) raised to ``1 / temperature``, renormalised.
+
+    >>> temper(np.array([[0.8, 0.2]]), 0.5).round(3).tolist()
+    [[0.941, 0.059]]
+    """
+    if temperature == 1.0:
+        return proba
+    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+        logp = np.log(np.clip(proba, 0.0, None)) / temperature
+        logp -= np.max(logp, axis=-1, keepdims=True)
+        out = np.exp(logp)
+    return out / out.sum(axis=-1, keepdims=True)
+
+
+
 class _WeightedEnsemble(BaseEstimator):
     """Shared parts of the weighted-average ensembles."""
 
@@ -531,12 +548,15 @@ class _WeightedEnsemble(BaseEstimator):
         return self
 
     @classmethod
-    def from_fitted(cls, estimators: Sequence[Any], weights: Sequence[float] | None = None) -> Any:
-        """An ensemble of already fitted members, without refitting them.
+    def from_fitted(cls, estimators: Sequence[Any], weights: Sequence[float] | None = None,
+                    **params: Any) -> Any:
+        """An ensemble of already fitted members, without refitting them (``params``: the
+        class's other parameters, such as ``temperature``).
 
         ``get_params`` then returns these fitted members; ``clone`` gives unfitted copies.
         """
-        ensemble = cls(list(estimators), None if weights is None else [float(w) for w in weights])
+        ensemble = cls(list(estimators), None if weights is None else [float(w) for w in weights],
+                       **params)
         members, normalised = ensemble._members()
         for member in members:
             check_is_fitted(member)
@@ -565,6 +585,11 @@ class WeightedEnsembleClassifier(ClassifierMixin, _WeightedEnsemble):
         The members (usually fitted pipelines); members of weight 0 are dropped.
     weights : list of float, optional
         Non-negative weights, normalised to sum to 1; equal weights if None.
+    temperature : float, default=1.0
+        The averaged probabilities ``p`` become ``p ** (1 / temperature)``, renormalised:
+        below 1 sharper, above 1 flatter (temperature scaling of the log-probabilities).
+        The search sets it when that lowers a probability metric on the out-of-fold
+        predictions (:func:`automl.calibration.temperature`).
 
     Attributes
     ----------
@@ -590,19 +615,28 @@ class WeightedEnsembleClassifier(ClassifierMixin, _WeightedEnsemble):
     (2, 3)
     """
 
+    def __init__(self, estimators: Sequence[Any], weights: Sequence[float] | None = None,
+                 temperature: float = 1.0) -> None:
+        super().__init__(estimators, weights)
+        self.temperature = temperature
+
     def _set_fitted(self, members: list[Any], weights: np.ndarray) -> None:
+        if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature)
+                and self.temperature > 0):
+            raise ValueError(f"temperature must be a positive finite number; got {self.temperature!r}.")
         super()._set_fitted(members, weights)
         self.classes_ = np.unique(np.concatenate([np.asarray(m.classes_) for m in members]))
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Weighted mean of the members' probabilities, columns in ``classes_`` order."""
+        """Weighted mean of the members' probabilities, columns in ``classes_`` order (then
+        scaled by ``temperature``)."""
         check_is_fitted(self, "estimators_")
         outputs = []
         for member in self.estimators_:
             proba = np.zeros((np.shape(X)[0], len(self.classes_)))
             proba[:, np.searchsorted(self.classes_, member.classes_)] = member.predict_proba(X)
             outputs.append(proba)
-        return self._average(outputs)
+        return temper(self._average(outputs), self.temperature)
 
     def predict(self, X: Any) -> np.ndarray:
         """The class of highest averaged probability."""

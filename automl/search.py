@@ -16,7 +16,10 @@ The loop reads as a sequence of named steps:
    then the sampler is told, then progress is shown;
 5. the best configuration is refit on all rows inside a worker with a time limit, falling
    back to the next best whose refit fits in the time left; 6. an ensemble of the best
-   trials is chosen and refit if it beats the best single one (both in :mod:`automl.refit`).
+   trials is chosen and refit if it beats the best single one (both in :mod:`automl.refit`);
+7. fold models of trials cut short are blended in (:mod:`automl.bagging`) and, for log
+   loss and the Brier score, the probabilities' temperature is set on the out-of-fold
+   predictions (:mod:`automl.calibration`).
 
 Examples
 --------
@@ -37,6 +40,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from automl.bagging import blend_cut_short, keep_bag
+from automl.calibration import temper_final
 from automl.budget import MIN_TRIAL, Budget, allowed_algorithms, full_duration
 from automl.evaluate import (CVResult, SharedTrialData, TrialData, evaluate_config, fit_final,
                              fold_sizes)
@@ -482,7 +486,10 @@ def run_search(data: TrialData, sampler: Any, settings: SearchSettings, *,
         pipeline, chosen = refit_best(state, pool, shared)
         ensemble, members = refit_ensemble(state, data, pool, shared, chosen, pipeline)
     ensemble, members, blended = blend_cut_short(state, data, chosen, pipeline, ensemble, members)
-    progress.finish(_summary(state, chosen, members) + blended)
+    tempered = ""
+    if settings.ensemble_size > 1 and time.monotonic() < budget.deadline:
+        ensemble, members, tempered = temper_final(state, data, chosen, pipeline, ensemble, members)
+    progress.finish(_summary(state, chosen, members) + blended + tempered)
     return SearchResult(state.trials, chosen, pipeline, chosen["trial_id"], state.oof,
                         budget.elapsed(), ensemble, members)
 

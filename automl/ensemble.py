@@ -505,7 +505,6 @@ def temper(proba: np.ndarray, temperature: float) -> np.ndarray:
     return out / out.sum(axis=-1, keepdims=True)
 
 
-
 class _WeightedEnsemble(BaseEstimator):
     """Shared parts of the weighted-average ensembles."""
 

@@ -166,8 +166,34 @@ def pipeline_source(estimator: Any) -> tuple[list[str], str, list[str]]:
     (['from sklearn.linear_model import LogisticRegression'], 'LogisticRegression(\\n    C=0.5,\\n)')
     """
     renderer = _Renderer()
-    expression = renderer.render(estimator)
+    expression = renderer.render(_merge_identical_members(estimator))
     return sorted(renderer.imports), expression, renderer.inline_modules
+
+
+def _merge_identical_members(estimator: Any) -> Any:
+    """A weighted ensemble whose members render to the same source (the fold models of a
+    blended bag: one configuration, one seed) as one member with their summed weight; an
+    exported script refits every member, and refits of one configuration on the same rows
+    are the same model. Anything else is returned as it is."""
+    from automl.ensemble import WeightedEnsembleClassifier, WeightedEnsembleRegressor
+
+    if not isinstance(estimator, (WeightedEnsembleClassifier, WeightedEnsembleRegressor)):
+        return estimator
+    members, weights = estimator._members()
+    index: dict[str, int] = {}
+    merged: list[list[Any]] = []
+    for member, weight in zip(members, weights):
+        key = _Renderer().render(member)
+        if key in index:
+            merged[index[key]][1] += float(weight)
+        else:
+            index[key] = len(merged)
+            merged.append([member, float(weight)])
+    if len(merged) == len(members):
+        return estimator
+    params = estimator.get_params(deep=False)
+    params.update(estimators=[m for m, _ in merged], weights=[w for _, w in merged])
+    return type(estimator)(**params)
 
 
 def _module_body(module_name: str) -> str:

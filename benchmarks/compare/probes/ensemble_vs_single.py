@@ -16,7 +16,7 @@ warnings.filterwarnings("ignore")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import numpy as np  # noqa: E402
 
-import automl.estimators as est  # noqa: E402
+from amlbench.capture import capture_search  # noqa: E402
 from amlbench.data import load_split  # noqa: E402
 from amlbench.scoring import score  # noqa: E402
 from automl import AutoClassifier  # noqa: E402
@@ -25,17 +25,7 @@ from automl.components import EarlyStoppedBooster  # noqa: E402
 from automl.ensemble import choose_ensemble, select_candidates  # noqa: E402
 from automl.refit import _ensemble_loss  # noqa: E402
 
-cap = {}
-orig = est.run_search
-
-
-def wrap(*a, **k):
-    cap["data"] = a[0]
-    cap["r"] = orig(*a, **k)
-    return cap["r"]
-
-
-est.run_search = wrap
+captured = capture_search()
 budget = float(sys.argv[1])
 for arg in sys.argv[2:]:
     name, split = arg.split(":")
@@ -44,7 +34,7 @@ for arg in sys.argv[2:]:
     classes = sorted(set(y))
     model = AutoClassifier(time_budget=budget, metric=ds.metric, n_jobs=2, random_state=split)
     model.fit(X.iloc[tr], y.iloc[tr])
-    result, data = cap["r"], cap["data"]
+    result, data = captured["result"], captured["data"]
     ids = select_candidates(result.trials, 50, result.oof)
     codes = np.searchsorted(model.classes_, y.iloc[tr].to_numpy())
     Xtr, Xte = model._features(X.iloc[tr]), model._features(X.iloc[te])

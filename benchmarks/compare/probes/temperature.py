@@ -17,22 +17,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 
 import automl.calibration as calibration  # noqa: E402
-import automl.estimators as estimators  # noqa: E402
+from amlbench.capture import capture_search  # noqa: E402
 from amlbench.data import load_split  # noqa: E402
 from amlbench.scoring import score  # noqa: E402
 from automl import AutoClassifier  # noqa: E402
 from automl.bagging import final_oof  # noqa: E402
 from automl.ensemble import temper  # noqa: E402
 
-captured = {}
-run_search = estimators.run_search
-
-
-def _capture(*args, **kwargs):
-    captured["data"] = args[0]
-    result = run_search(*args, **kwargs)
-    captured["result"] = result
-    return result
+captured = capture_search()
 
 
 def _untempered(state, data, chosen, pipeline, ensemble, members):
@@ -41,7 +33,6 @@ def _untempered(state, data, chosen, pipeline, ensemble, members):
     return ensemble, members, ""
 
 
-estimators.run_search = _capture
 import automl.search  # noqa: E402
 
 automl.search.temper_final = _untempered

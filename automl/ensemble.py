@@ -619,10 +619,14 @@ class WeightedEnsembleClassifier(ClassifierMixin, _WeightedEnsemble):
         super().__init__(estimators, weights)
         self.temperature = temperature
 
-    def _set_fitted(self, members: list[Any], weights: np.ndarray) -> None:
+    def _check_temperature(self) -> float:
         if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature)
                 and self.temperature > 0):
             raise ValueError(f"temperature must be a positive finite number; got {self.temperature!r}.")
+        return float(self.temperature)
+
+    def _set_fitted(self, members: list[Any], weights: np.ndarray) -> None:
+        self._check_temperature()
         super()._set_fitted(members, weights)
         self.classes_ = np.unique(np.concatenate([np.asarray(m.classes_) for m in members]))
 
@@ -635,7 +639,7 @@ class WeightedEnsembleClassifier(ClassifierMixin, _WeightedEnsemble):
             proba = np.zeros((np.shape(X)[0], len(self.classes_)))
             proba[:, np.searchsorted(self.classes_, member.classes_)] = member.predict_proba(X)
             outputs.append(proba)
-        return temper(self._average(outputs), self.temperature)
+        return temper(self._average(outputs), self._check_temperature())
 
     def predict(self, X: Any) -> np.ndarray:
         """The class of highest averaged probability."""

@@ -293,7 +293,7 @@ def _ensemble_loss(metric: Any) -> Any:
 
 
 def _plan_ensemble(state: Any, data: TrialData, pool: Any,
-                   fitted: Any = frozenset()) -> list[tuple[dict, float]]:
+                   fitted: Any) -> list[tuple[dict, float]]:
     """Members (record, weight) of an ensemble that beats the best single trial, or [].
 
     The candidates are the trials that can be in the final model: fitted on all rows

@@ -74,6 +74,8 @@ def test_the_ensemble_applies_its_temperature_and_keeps_it_through_clone():
     for bad in (0.0, -1.0, float("nan"), "hot"):
         with pytest.raises(ValueError, match="temperature"):
             WeightedEnsembleClassifier([LogisticRegression()], temperature=bad).fit(X, y)
+    with pytest.raises(ValueError, match="temperature"):     # set on a fitted ensemble
+        clone(ensemble).fit(X, y).set_params(temperature=0.0).predict_proba(X)
 
 
 def _final_state(y: np.ndarray, oof: np.ndarray) -> SimpleNamespace:

@@ -312,8 +312,7 @@ def _plan_ensemble(state: Any, data: TrialData, pool: Any,
     if state.settings.ensemble_size < 2 or len(state.oof) < 2:
         return []
     budget, left = state.budget, state.budget.left()
-    feasible = [t for t in state.trials if t["trial_id"] in fitted
-                or budget.refit_estimate(t, single=True) <= left]
+    feasible = [t for t in state.trials if _refit_fits(budget, t, fitted, left)]
     ids = select_candidates(feasible, state.settings.ensemble_size, state.oof)
     if len(ids) < 2 or left < MIN_TRIAL:
         return []
@@ -343,10 +342,15 @@ def _refits_in_time(state: Any, members: list[tuple[dict, float]],
     benchmark: ad_data, cells, stackoverflow lower).
     """
     left = state.budget.left()
-    kept = [(r, w) for r, w in members
-            if r["trial_id"] in fitted or state.budget.refit_estimate(r, single=True) <= left]
+    kept = [(r, w) for r, w in members if _refit_fits(state.budget, r, fitted, left)]
     total = sum(w for _, w in kept)
     return [(r, w / total) for r, w in kept] if len(kept) < len(members) else members
+
+
+def _refit_fits(budget: Any, record: dict, fitted: Any, left: float) -> bool:
+    """The trial is fitted on all rows already (its id in ``fitted``), or its refit, as
+    one fit, is expected to end in ``left`` seconds."""
+    return record["trial_id"] in fitted or budget.refit_estimate(record, single=True) <= left
 
 
 def refit_ensemble(state: Any, data: TrialData, pool: Any, shared: SharedTrialData,
@@ -366,7 +370,7 @@ def refit_ensemble(state: Any, data: TrialData, pool: Any, shared: SharedTrialDa
         if record["trial_id"] in fitted:
             continue
         left = state.budget.left()
-        if math.isfinite(left) and state.budget.refit_estimate(record, single=True) > left:
+        if not _refit_fits(state.budget, record, fitted, left):
             return None, []
         tasks[_submit_refit(pool, shared, record, left, state.budget)] = record["trial_id"]
     while tasks:

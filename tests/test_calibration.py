@@ -78,7 +78,7 @@ def test_the_ensemble_applies_its_temperature_and_keeps_it_through_clone():
         clone(ensemble).fit(X, y).set_params(temperature=0.0).predict_proba(X)
 
 
-def _final_state(y: np.ndarray, oof: np.ndarray) -> SimpleNamespace:
+def _final_state(oof: np.ndarray) -> SimpleNamespace:
     return SimpleNamespace(oof={0: oof}, bags={})
 
 
@@ -91,7 +91,7 @@ def test_temper_final_wraps_a_single_pipeline_and_sets_an_ensembles_temperature(
     X, y = make_classification(2000, n_features=5, flip_y=0.05, random_state=1)
     model = LogisticRegression().fit(X, y)
     cautious = 0.8 * model.predict_proba(X) + 0.1           # the out-of-fold view: too cautious
-    state, chosen = _final_state(y, cautious), {"trial_id": 0, "status": "ok"}
+    state, chosen = _final_state(cautious), {"trial_id": 0, "status": "ok"}
     ensemble, members, note = temper_final(state, _data("log_loss", y), chosen, model, None, [])
     assert isinstance(ensemble, WeightedEnsembleClassifier) and ensemble.temperature < 0.9
     assert members == [(0, 1.0)] and "temperature" in note
